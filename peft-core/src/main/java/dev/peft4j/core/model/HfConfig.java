@@ -43,7 +43,7 @@ public final class HfConfig {
         try {
             n = MAPPER.readTree(file.toFile());
         } catch (IOException e) {
-            throw new ConfigException(file + " is not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ConfigException(file + " is not valid JSON: " + e.getMessage(), e);
         }
         if (n == null || !n.isObject()) {
             throw new ConfigException(file + " must hold a JSON object");
