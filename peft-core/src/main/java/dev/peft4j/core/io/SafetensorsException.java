@@ -13,7 +13,10 @@ public class SafetensorsException extends IOException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The offending file (not serialized: {@link Path} is not serializable). */
     private final transient Path file;
+
+    /** The tensor concerned, or null. */
     private final String tensor;
 
     /**
