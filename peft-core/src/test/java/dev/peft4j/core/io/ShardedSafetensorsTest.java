@@ -49,11 +49,14 @@ class ShardedSafetensorsTest {
                 .write(dir.resolve("s2.safetensors"));
     }
 
-    private Path index(Map<String, String> weightMap) throws IOException {
+    /** Writes the index; {@code pairs} are tensor, shard, tensor, shard, ... in order. */
+    private Path index(String... pairs) throws IOException {
         ObjectNode root = SafetensorsTestFiles.JSON.createObjectNode();
         root.putObject("metadata").put("total_size", 14).put("note", "x");
         ObjectNode map = root.putObject("weight_map");
-        weightMap.forEach(map::put);
+        for (int i = 0; i < pairs.length; i += 2) {
+            map.put(pairs[i], pairs[i + 1]);
+        }
         Path index = dir.resolve(ShardedSafetensors.INDEX_FILE);
         Files.writeString(index, SafetensorsTestFiles.JSON.writeValueAsString(root));
         return index;
@@ -71,7 +74,7 @@ class ShardedSafetensorsTest {
 
     @Test
     void opensAndDelegates() throws IOException {
-        Path index = index(Map.of("c", "s2.safetensors", "a", "s1.safetensors"));
+        Path index = index("c", "s2.safetensors", "a", "s1.safetensors");
         try (ShardedSafetensors src = ShardedSafetensors.open(index);
                 NDManager m = NDManager.newBaseManager()) {
             assertEquals(List.of("c", "a"), src.names());
@@ -97,7 +100,7 @@ class ShardedSafetensorsTest {
 
     @Test
     void missingShardIsNamed() throws IOException {
-        Path index = index(Map.of("a", "s1.safetensors", "d", "model-00003-of-00003.safetensors"));
+        Path index = index("a", "s1.safetensors", "d", "model-00003-of-00003.safetensors");
         SafetensorsException e =
                 rejected(
                         index,
@@ -109,7 +112,7 @@ class ShardedSafetensorsTest {
 
     @Test
     void shardMustHoldWhatTheIndexSays() throws IOException {
-        Path index = index(Map.of("c", "s1.safetensors"));
+        Path index = index("c", "s1.safetensors");
         rejected(
                 index,
                 ShardedSafetensors.INDEX_FILE,
@@ -119,7 +122,7 @@ class ShardedSafetensorsTest {
 
     @Test
     void shardOutsideTheDirectoryIsRejected() throws IOException {
-        rejected(index(Map.of("a", "../s1.safetensors")), "tensor 'a'", "lies outside");
+        rejected(index("a", "../s1.safetensors"), "tensor 'a'", "lies outside");
     }
 
     @Test
@@ -140,7 +143,7 @@ class ShardedSafetensorsTest {
     void malformedShardIsNamed() throws IOException {
         Files.write(dir.resolve("s2.safetensors"), new byte[] {1, 2, 3});
         rejected(
-                index(Map.of("c", "s2.safetensors")),
+                index("c", "s2.safetensors"),
                 "s2.safetensors",
                 "shorter than the 8-byte header length");
     }
