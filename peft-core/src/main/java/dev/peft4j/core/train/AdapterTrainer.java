@@ -332,7 +332,7 @@ public final class AdapterTrainer {
                         StepRandom.seedEngine(seed, stepNo, i);
                         List<Integer> ids = micro.get(i);
                         StepOutput out = trainStep.compute(ps, sm, ids, true);
-                        double loss = scalar(out.loss());
+                        double loss = out.lossValue();
                         if (!Double.isFinite(loss)) {
                             throw new TrainingDivergedException(stepNo, "loss", loss, lastCheckpoint);
                         }
@@ -439,14 +439,6 @@ public final class AdapterTrainer {
         private double elapsed() {
             return elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
         }
-    }
-
-    private static double scalar(NDArray loss) {
-        if (loss.size() != 1) {
-            throw new IllegalArgumentException("the train step must return a scalar loss, got shape " + loss.getShape());
-        }
-        return loss.getDataType() == DataType.FLOAT32 ? loss.toFloatArray()[0]
-                : loss.toType(DataType.FLOAT32, false).toFloatArray()[0];
     }
 
     private static String progressMessage(StepMetrics m) {

@@ -35,7 +35,7 @@ public interface Evaluator {
             long n = 0;
             for (List<Integer> batch : batches.batches(0, 0)) {
                 try (NDManager sub = manager.newSubManager()) {
-                    double loss = step.compute(ps, sub, batch, false).loss().getFloat();
+                    double loss = step.compute(ps, sub, batch, false).lossValue();
                     sum += loss * batch.size();
                     n += batch.size();
                 }

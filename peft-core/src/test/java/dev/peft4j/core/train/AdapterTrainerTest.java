@@ -181,6 +181,14 @@ class AdapterTrainerTest {
             assertEquals("the model has no trainable parameters (all are frozen)",
                     assertThrows(IllegalStateException.class, f::train).getMessage());
 
+            TinyRegression.Mlp vector = TinyRegression.model(m, 0);
+            AdapterTrainer v = AdapterTrainer.builder().setModel(vector).setConfig(config(dir.resolve("v")).build())
+                    .setBatchSampler(new RandomBatchSampler(4, 2, false, false))
+                    .setTrainStep((ps, manager, ids, training) -> StepOutput.of(manager.ones(new ai.djl.ndarray.types.Shape(2, 1))))
+                    .build();
+            assertEquals("the train step must return a scalar loss, got shape (2, 1)",
+                    assertThrows(IllegalArgumentException.class, v::train).getMessage());
+
             TinyRegression.Mlp model = TinyRegression.model(m, 0);
             AdapterTrainer.Builder b = AdapterTrainer.builder().setModel(model)
                     .setBatchSampler(new RandomBatchSampler(40, 8, false, false)).setTrainStep(DATA.step(model));
