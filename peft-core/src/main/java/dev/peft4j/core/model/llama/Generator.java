@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -67,7 +68,7 @@ public final class Generator {
                 next = new long[] {token};
             }
         }
-        return new GenerationResult(java.util.Arrays.copyOf(out, n), reason);
+        return new GenerationResult(Arrays.copyOf(out, n), reason);
     }
 
     static void checkIds(long[] ids, int vocabSize) {

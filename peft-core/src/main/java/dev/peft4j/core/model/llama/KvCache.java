@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
+import java.util.Arrays;
+
 /**
  * The keys and values of every decoder layer for the tokens seen so far, so that generation feeds
  * only new tokens. Arrays are {@code [B, kvHeads, S, headDim]}, after rotary embedding and before
@@ -104,7 +106,7 @@ public final class KvCache implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
-        java.util.Arrays.fill(keys, null);
-        java.util.Arrays.fill(values, null);
+        Arrays.fill(keys, null);
+        Arrays.fill(values, null);
     }
 }

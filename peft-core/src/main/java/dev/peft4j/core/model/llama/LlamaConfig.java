@@ -92,8 +92,13 @@ public final class LlamaConfig {
         }
         vocabSize = positive(cfg, "vocab_size", cfg.getInt("vocab_size"));
         rmsNormEps = cfg.optDouble("rms_norm_eps", 1e-6);
+        int defaultMaxPositions = switch (modelType) {
+            case "qwen2" -> 32768;
+            case "mistral" -> 4096 * 32;
+            default -> 2048;
+        };
         maxPositionEmbeddings = positive(cfg, "max_position_embeddings",
-                cfg.optInt("max_position_embeddings", "llama".equals(modelType) ? 2048 : 32768));
+                cfg.optInt("max_position_embeddings", defaultMaxPositions));
         tieWordEmbeddings = cfg.optBoolean("tie_word_embeddings", false);
         mlpBias = "llama".equals(modelType) && cfg.optBoolean("mlp_bias", false);
         switch (modelType) {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
@@ -18,6 +19,8 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Predicate;
 
@@ -30,7 +33,7 @@ import java.util.function.Predicate;
  *
  * <pre>{@code
  * try (NDManager manager = NDManager.newBaseManager()) {
- *     LlamaForCausalLM lm = LlamaForCausalLM.load(dir, manager);
+ *     LlamaForCausalLM lm = LlamaForCausalLM.load(dir, manager); // config.json + safetensors
  *     ParameterStore ps = new ParameterStore(manager, false);
  *     NDArray logits = lm.forward(ps, manager.create(new long[][] {{1, 5, 77}}), null, null, null, false)
  *             .logits(); // [1, 3, vocab]
@@ -61,6 +64,39 @@ public class LlamaForCausalLM extends Module {
         registerModule("lm_head", config.tieWordEmbeddings()
                 ? new TiedHead(embed)
                 : new Linear(config.hiddenSize(), config.vocabSize(), false));
+    }
+
+    /**
+     * Loads a model directory ({@code config.json} plus {@code model.safetensors} or a sharded
+     * checkpoint with {@code model.safetensors.index.json}) as float32.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameters; its device is where they live
+     * @return the loaded model
+     * @throws IOException when the weights cannot be read
+     * @throws dev.peft4j.core.model.ConfigException when the configuration is missing or unsupported
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the configuration
+     */
+    public static LlamaForCausalLM load(Path dir, NDManager manager) throws IOException {
+        return load(dir, manager, DataType.FLOAT32);
+    }
+
+    /**
+     * Loads a model directory, converting F32/F16/BF16 weights to {@code dataType}.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameters; its device is where they live
+     * @param dataType {@link DataType#FLOAT32} (for CPUs) or {@link DataType#FLOAT16} (for CUDA)
+     * @return the loaded model
+     * @throws IOException when the weights cannot be read
+     * @throws dev.peft4j.core.model.ConfigException when the configuration is missing or unsupported
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the configuration
+     */
+    public static LlamaForCausalLM load(Path dir, NDManager manager, DataType dataType) throws IOException {
+        LlamaConfig config = LlamaConfig.read(dir);
+        try (TensorSource source = TensorSources.open(dir)) {
+            return load(config, source, manager, dataType);
+        }
     }
 
     /**

@@ -152,5 +152,13 @@ class GeneratorTest {
         // p ∝ p^4: 0.0625, 0.0081, 0.0016 => token 0 with probability 0.8653
         assertEquals(0.8653, counts[0] / 2000.0, 0.03);
         assertEquals(1, TokenSampler.argMax(new float[] {1, 3, 3, 2}), "first maximum wins");
+
+        float[] mixed = {-1f, 2f, 2f, -3f, 0.5f, -0f};
+        java.util.Set<Integer> seen = new java.util.TreeSet<>();
+        TokenSampler top3 = new TokenSampler(cfg(1).optTemperature(5).optTopK(3).optSeed(4).build());
+        for (int i = 0; i < 500; i++) {
+            seen.add(top3.next(mixed));
+        }
+        assertEquals(java.util.Set.of(1, 2, 4), seen, "the three largest of mixed signs");
     }
 }

@@ -8,7 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.io.ArrayTensorSource;
-import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.SafetensorsWriter;
 import dev.peft4j.core.nn.StateDictException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,12 +57,11 @@ class LlamaLoadTest {
             Map<String, NDArray> sd = stateDict(original);
             sd.put("model.layers.0.self_attn.rotary_emb.inv_freq", m.ones(new Shape(8))); // old buffer
             Files.writeString(dir.resolve("config.json"), LlamaTestSupport.MAPPER.writeValueAsString(json));
-            TestSafetensors.write(dir.resolve("model.safetensors"), sd);
+            SafetensorsWriter writer = SafetensorsWriter.create().metadata("format", "pt");
+            sd.forEach(writer::add);
+            writer.write(dir.resolve("model.safetensors"));
 
-            LlamaForCausalLM loaded;
-            try (TensorSource src = TestSafetensors.readDir(dir, m)) {
-                loaded = LlamaForCausalLM.load(LlamaConfig.read(dir), src, m, DataType.FLOAT32);
-            }
+            LlamaForCausalLM loaded = LlamaForCausalLM.load(dir, m);
             float[] want = logits(original, m);
             assertArrayEquals(want, logits(loaded, m), 0f);
             for (float v : want) {
@@ -71,6 +70,28 @@ class LlamaLoadTest {
             long[] tokens = new Generator(loaded).generate(m, IDS,
                     GenerationConfig.builder().setMaxNewTokens(4).optEosTokenIds().build()).tokens();
             assertEquals(4, tokens.length);
+        }
+    }
+
+    @Test
+    void halfPrecisionCheckpointLoadsAsFloat32(@TempDir Path dir) throws Exception {
+        ObjectNode json = LlamaTestSupport.tinyConfig("llama");
+        LlamaConfig config = LlamaConfig.of(json, "llama");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> half = new LinkedHashMap<>();
+            stateDict(LlamaTestSupport.randomModel(config, m, 5))
+                    .forEach((k, v) -> half.put(k, v.toType(DataType.FLOAT16, true)));
+            SafetensorsWriter writer = SafetensorsWriter.create();
+            half.forEach(writer::add);
+            writer.write(dir.resolve("model.safetensors"));
+            Files.writeString(dir.resolve("config.json"), LlamaTestSupport.MAPPER.writeValueAsString(json));
+
+            LlamaForCausalLM loaded = LlamaForCausalLM.load(dir, m);
+            Parameter w = loaded.namedParameters().get("model.layers.0.mlp.up_proj.weight");
+            assertEquals(DataType.FLOAT32, w.getArray().getDataType());
+            LlamaForCausalLM fromMemory =
+                    LlamaForCausalLM.load(config, ArrayTensorSource.of(half), m, DataType.FLOAT32);
+            assertArrayEquals(logits(fromMemory, m), logits(loaded, m), 0f);
         }
     }
 

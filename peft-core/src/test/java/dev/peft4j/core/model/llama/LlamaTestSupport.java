@@ -7,10 +7,10 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -23,9 +23,7 @@ final class LlamaTestSupport {
 
     /** @return {@code shared/fixtures/tiny-causal-lm}, or skips the test when absent */
     static Path tinyCausalLm() {
-        Path dir = Path.of(System.getProperty("peft4j.shared", "../../shared"), "fixtures", "tiny-causal-lm");
-        Assumptions.assumeTrue(Files.isDirectory(dir), "fixture folder absent: " + dir.toAbsolutePath());
-        return dir;
+        return Fixtures.fixture("tiny-causal-lm");
     }
 
     static JsonNode expected() throws IOException {
