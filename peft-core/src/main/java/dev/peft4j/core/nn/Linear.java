@@ -1,0 +1,86 @@
+package dev.peft4j.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * A full-precision linear layer with Hugging Face parameter names: {@code y = x·Wᵀ + b}, {@code
+ * weight} of shape {@code [out, in]}, optional {@code bias} of shape {@code [out]}.
+ */
+public class Linear extends Module implements LinearLike {
+
+    private final long inFeatures;
+    private final long outFeatures;
+
+    /**
+     * @param inFeatures input width, positive
+     * @param outFeatures output width, positive
+     * @param bias whether the layer has a bias
+     */
+    public Linear(long inFeatures, long outFeatures, boolean bias) {
+        if (inFeatures <= 0 || outFeatures <= 0) {
+            throw new IllegalArgumentException(
+                    "Linear needs positive sizes, got in=" + inFeatures + " out=" + outFeatures);
+        }
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        registerParameter("weight", Parameter.Type.WEIGHT, new Shape(outFeatures, inFeatures));
+        if (bias) {
+            registerParameter("bias", Parameter.Type.BIAS, new Shape(outFeatures));
+        }
+    }
+
+    @Override
+    public long inFeatures() {
+        return inFeatures;
+    }
+
+    @Override
+    public long outFeatures() {
+        return outFeatures;
+    }
+
+    @Override
+    public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
+        NDArray w = ps.getValue(parameter("weight"), x.getDevice(), training);
+        Parameter b = biasParameter();
+        NDArray bias = b == null ? null : ps.getValue(b, x.getDevice(), training);
+        return ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow();
+    }
+
+    @Override
+    public NDArray denseWeight(NDManager manager) {
+        NDArray w = parameter("weight").getArray();
+        NDArray copy = w.toType(DataType.FLOAT32, true);
+        copy.attach(manager);
+        return copy;
+    }
+
+    @Override
+    public Parameter biasParameter() {
+        return directParameters().get("bias");
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(ps, inputs.singletonOrThrow(), training));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape in = inputShapes[0];
+        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
+    }
+
+    @Override
+    public String toString() {
+        return "Linear(in=" + inFeatures + ", out=" + outFeatures + ", bias=" + (biasParameter() != null) + ")";
+    }
+}
