@@ -1,7 +1,7 @@
 package dev.peft4j.quant;
 
 import dev.peft4j.core.io.DType;
-import dev.peft4j.core.io.TensorInfo;
+import dev.peft4j.core.io.SafetensorsWriter;
 import dev.peft4j.core.io.TensorSource;
 
 import java.io.IOException;
@@ -72,6 +72,23 @@ public final class QuantStateDict {
         out.put(key + QUANT_STATE + state.quantType().bnbName(),
                 StateTensor.ofBytes(new long[] {json.length}, json));
         return out;
+    }
+
+    /**
+     * Adds the state-dict entries of a quantized tensor to a safetensors writer.
+     *
+     * @param writer the writer
+     * @param key the weight's key
+     * @param tensor the quantized tensor
+     * @return the writer
+     */
+    public static SafetensorsWriter addTo(
+            SafetensorsWriter writer, String key, QuantizedTensor tensor) {
+        for (Map.Entry<String, StateTensor> e : toStateDict(key, tensor).entrySet()) {
+            StateTensor t = e.getValue();
+            writer.add(e.getKey(), t.dtype(), t.shape(), ByteBuffer.wrap(t.data()));
+        }
+        return writer;
     }
 
     /**
@@ -191,11 +208,7 @@ public final class QuantStateDict {
         Map<String, StateTensor> dict = new LinkedHashMap<>();
         for (String name : source.names()) {
             if (name.equals(key) || name.startsWith(key + ".")) {
-                TensorInfo info = source.info(name);
-                ByteBuffer raw = source.rawBytes(name);
-                byte[] bytes = new byte[raw.remaining()];
-                raw.duplicate().get(bytes);
-                dict.put(name, new StateTensor(info.dtype(), info.shape(), bytes));
+                dict.put(name, StateTensor.read(source, name));
             }
         }
         return fromStateDict(key, dict);

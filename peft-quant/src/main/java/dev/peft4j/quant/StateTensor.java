@@ -1,7 +1,10 @@
 package dev.peft4j.quant;
 
 import dev.peft4j.core.io.DType;
+import dev.peft4j.core.io.TensorInfo;
+import dev.peft4j.core.io.TensorSource;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -34,6 +37,23 @@ public record StateTensor(DType dtype, long[] shape, byte[] data) {
                             dtype, Arrays.toString(shape), numel * dtype.byteSize(),
                             data.length));
         }
+    }
+
+    /**
+     * Reads one tensor's stored bytes from a checkpoint.
+     *
+     * @param source the checkpoint
+     * @param name the tensor name
+     * @return the tensor as stored
+     * @throws IOException when the bytes cannot be read
+     * @throws IllegalArgumentException when the source has no such tensor
+     */
+    public static StateTensor read(TensorSource source, String name) throws IOException {
+        TensorInfo info = source.info(name);
+        ByteBuffer raw = source.rawBytes(name);
+        byte[] bytes = new byte[raw.remaining()];
+        raw.duplicate().get(bytes);
+        return new StateTensor(info.dtype(), info.shape(), bytes);
     }
 
     /**

@@ -2,13 +2,13 @@ package dev.peft4j.quant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.io.SafetensorsFile;
+import dev.peft4j.core.testing.Fixtures;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * One case of the bitsandbytes reference fixtures in {@code <shared>/fixtures/bnb-4bit/<case>}:
@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 record Bnb4bitFixture(
         String name,
+        Path dir,
         float[] input,
         long[] shape,
         QuantType quantType,
@@ -27,28 +28,27 @@ record Bnb4bitFixture(
 
     static final String KEY = "weight";
 
-    static Path root() {
-        String shared = System.getProperty("peft4j.shared", "../../shared");
-        Path dir = Path.of(shared, "fixtures", "bnb-4bit");
-        assumeTrue(Files.isDirectory(dir), "shared fixtures not found at " + dir.toAbsolutePath());
-        return dir;
-    }
-
     static Bnb4bitFixture load(String name) throws IOException {
-        Path dir = root().resolve(name);
-        assumeTrue(Files.isDirectory(dir), "fixture case not found at " + dir.toAbsolutePath());
+        Path dir = Fixtures.fixture("bnb-4bit", name);
         JsonNode args = new ObjectMapper().readTree(dir.resolve("args.json").toFile());
-        StateTensor input = TestSafetensors.read(dir.resolve("input.safetensors")).get(KEY);
-        return new Bnb4bitFixture(
-                name,
-                input.toFloats(),
-                input.shape(),
-                QuantType.fromBnbName(args.get("quant_type").textValue()),
-                args.get("blocksize").intValue(),
-                args.get("double_quant").booleanValue(),
-                TestSafetensors.read(dir.resolve("expected.safetensors")),
-                TestSafetensors.read(dir.resolve("expected_dequantized.safetensors"))
-                        .get(KEY)
-                        .toFloats());
+        Map<String, StateTensor> expected = new LinkedHashMap<>();
+        try (SafetensorsFile in = SafetensorsFile.open(dir.resolve("input.safetensors"));
+                SafetensorsFile exp = SafetensorsFile.open(dir.resolve("expected.safetensors"));
+                SafetensorsFile deq =
+                        SafetensorsFile.open(dir.resolve("expected_dequantized.safetensors"))) {
+            for (String tensor : exp.names()) {
+                expected.put(tensor, StateTensor.read(exp, tensor));
+            }
+            return new Bnb4bitFixture(
+                    name,
+                    dir,
+                    in.loadFloats(KEY),
+                    in.info(KEY).shape(),
+                    QuantType.fromBnbName(args.get("quant_type").textValue()),
+                    args.get("blocksize").intValue(),
+                    args.get("double_quant").booleanValue(),
+                    expected,
+                    deq.loadFloats(KEY));
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.peft4j.quant;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.io.SafetensorsFile;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -49,7 +50,10 @@ class Bnb4bitFixtureTest {
         assertArrayEquals(f.dequantized(), javaValues, name + ": dequantized");
         assertTrue(maxAbsDiff(f.dequantized(), javaValues) <= 1e-6f);
 
-        QuantizedTensor parsed = QuantStateDict.fromStateDict(Bnb4bitFixture.KEY, f.expected());
+        QuantizedTensor parsed;
+        try (SafetensorsFile file = SafetensorsFile.open(f.dir().resolve("expected.safetensors"))) {
+            parsed = QuantStateDict.read(Bnb4bitFixture.KEY, file);
+        }
         assertEquals(q, parsed, name + ": parsed reference state equals ours");
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray device = NDArrayDequantizer.dequantize(parsed, manager);

@@ -1,10 +1,15 @@
 package dev.peft4j.quant;
 
 import dev.peft4j.core.io.DType;
+import dev.peft4j.core.io.SafetensorsFile;
+import dev.peft4j.core.io.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,18 +82,22 @@ class QuantStateDictTest {
     }
 
     @Test
-    void roundTripsThroughMapAndTensorSource() throws IOException {
+    void roundTripsThroughMapAndSafetensorsFile(@TempDir Path dir) throws IOException {
         for (QuantType type : QuantType.values()) {
             for (boolean dq : new boolean[] {false, true}) {
                 QuantizedTensor q = sample(type, dq);
-                Map<String, StateTensor> dict = new LinkedHashMap<>();
-                dict.put("other.weight", StateTensor.ofFloats(new long[] {1}, new float[] {1}));
-                dict.putAll(QuantStateDict.toStateDict(KEY, q));
-                assertEquals(q, QuantStateDict.fromStateDict(KEY, dict));
-                try (MapTensorSource source = new MapTensorSource(dict)) {
+                assertEquals(q, QuantStateDict.fromStateDict(KEY, QuantStateDict.toStateDict(KEY, q)));
+
+                Path file = dir.resolve(type + "-" + dq + ".safetensors");
+                SafetensorsWriter writer = SafetensorsWriter.create();
+                writer.add("other.weight", DType.F32, new long[] {1}, ByteBuffer.allocate(4));
+                writer.add(KEY + ".other", DType.F32, new long[] {1}, ByteBuffer.allocate(4));
+                QuantStateDict.addTo(writer, KEY, q).write(file);
+                try (SafetensorsFile source = SafetensorsFile.open(file)) {
                     assertEquals(q, QuantStateDict.read(KEY, source));
                     assertTrue(QuantStateDict.isQuantized(KEY, source.names()));
                     assertFalse(QuantStateDict.isQuantized("other.weight", source.names()));
+                    assertEquals(QuantStateDict.toStateDict(KEY, q).get(KEY), StateTensor.read(source, KEY));
                 }
             }
         }
