@@ -1,0 +1,6 @@
+/**
+ * Model descriptions: the built-in models ({@link dev.peft4j.core.model.Builtins}), addressed as
+ * {@code builtin:<name>}, each with its weights, Hugging Face {@code config.json} and {@code
+ * tokenizer.json}.
+ */
+package dev.peft4j.core.model;
