@@ -36,13 +36,11 @@ class QuantizeCommandTest {
 
     private record Run(int code, String out, String err) {}
 
-    /** Runs the tool with the two commands registered as the root command will register them. */
+    /** Runs the tool through its root command, where both commands are registered. */
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cmd = new CommandLine(new Peft4jCli());
-        cmd.addSubcommand(new QuantizeCommand());
-        cmd.addSubcommand(new DequantizeCommand());
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
         int code = cmd.execute(args);
