@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
@@ -18,6 +19,9 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -146,6 +150,7 @@ public class BertForSequenceClassification extends Module {
     public static final class Loader {
         private TensorSource source;
         private HfConfig hfConfig;
+        private Path dir;
         private NDManager manager;
         private Pooling pooling = Pooling.POOLER;
         private List<String> labels;
@@ -153,13 +158,25 @@ public class BertForSequenceClassification extends Module {
         private Loader() {}
 
         /**
-         * @param source the weights (required; the caller keeps ownership)
-         * @param hfConfig the model's {@code config.json} (required)
-         * @return this loader
+         * @param source the weights (the caller keeps ownership)
+         * @param hfConfig the model's {@code config.json}
+         * @return this loader; this or {@link #setModelDir} is required
          */
         public Loader setCheckpoint(TensorSource source, HfConfig hfConfig) {
             this.source = source;
             this.hfConfig = hfConfig;
+            this.dir = null;
+            return this;
+        }
+
+        /**
+         * @param dir a Hugging Face model directory ({@code config.json} + safetensors)
+         * @return this loader; this or {@link #setCheckpoint} is required
+         */
+        public Loader setModelDir(Path dir) {
+            this.dir = dir;
+            this.source = null;
+            this.hfConfig = null;
             return this;
         }
 
@@ -193,14 +210,31 @@ public class BertForSequenceClassification extends Module {
 
         /**
          * @return the classifier
-         * @throws dev.peft4j.core.model.ConfigException when the config is not a supported BERT
+         * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a
+         *     supported BERT
          * @throws StateDictException when the weights do not fit
+         * @throws UncheckedIOException when the model directory's weights cannot be read
          */
         public BertForSequenceClassification load() {
-            Objects.requireNonNull(source, "BertForSequenceClassification.Loader: checkpoint is required (setCheckpoint)");
-            Objects.requireNonNull(hfConfig, "BertForSequenceClassification.Loader: config is required (setCheckpoint)");
+            if (dir == null) {
+                Objects.requireNonNull(source,
+                        "BertForSequenceClassification.Loader: a checkpoint is required (setCheckpoint or setModelDir)");
+                Objects.requireNonNull(hfConfig, "BertForSequenceClassification.Loader: config is null");
+            }
             Objects.requireNonNull(manager, "BertForSequenceClassification.Loader: manager is required (setManager)");
             Objects.requireNonNull(pooling, "BertForSequenceClassification.Loader: pooling is null");
+            if (dir == null) {
+                return load(source, hfConfig);
+            }
+            HfConfig hf = HfConfig.read(dir);
+            try (TensorSource fromDir = TensorSources.open(dir)) {
+                return load(fromDir, hf);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the weights in " + dir + ": " + e.getMessage(), e);
+            }
+        }
+
+        private BertForSequenceClassification load(TensorSource source, HfConfig hfConfig) {
             BertConfig config = BertConfig.from(hfConfig);
             if (labels != null) {
                 config = config.withLabels(labels);

@@ -8,6 +8,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Embedding;
@@ -18,6 +19,8 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -76,6 +79,25 @@ public class BertModel extends Module {
             registerModule("pooler", new BertPooler(config));
         }
         useHfInitializers(this, config.initializerRange());
+    }
+
+    /**
+     * Loads a Hugging Face model directory: {@code config.json} and safetensors weights (single
+     * file or sharded), as {@link #load(TensorSource, HfConfig, NDManager)} describes.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameter arrays; its device is where they live
+     * @return the loaded model
+     * @throws IOException when the weights cannot be found or read
+     * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a supported
+     *     BERT
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the config
+     */
+    public static BertModel load(Path dir, NDManager manager) throws IOException {
+        HfConfig hf = HfConfig.read(dir);
+        try (TensorSource source = TensorSources.open(dir)) {
+            return load(source, hf, manager);
+        }
     }
 
     /**

@@ -120,7 +120,7 @@ class BertForSequenceClassificationTest {
                     + " classifier.bias expected (3) but checkpoint has (2)", e.getMessage());
             NullPointerException npe = assertThrows(NullPointerException.class,
                     () -> BertForSequenceClassification.loader().setManager(m).load());
-            assertEquals("BertForSequenceClassification.Loader: checkpoint is required (setCheckpoint)",
+            assertEquals("BertForSequenceClassification.Loader: a checkpoint is required (setCheckpoint or setModelDir)",
                     npe.getMessage());
         }
     }

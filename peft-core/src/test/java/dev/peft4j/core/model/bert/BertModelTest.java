@@ -5,10 +5,16 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.io.ArrayTensorSource;
+import dev.peft4j.core.io.SafetensorsWriter;
+import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.StateDictException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -213,6 +219,31 @@ class BertModelTest {
                     () -> BertModel.load(ArrayTensorSource.of(none), TinyBert.hfConfig(), m));
             assertEquals("no BERT weights in <memory>: neither 'embeddings.word_embeddings.weight' nor"
                     + " 'bert.embeddings.word_embeddings.weight' is there", e2.getMessage());
+        }
+    }
+
+    @Test
+    void loadsHuggingFaceDirectory(@TempDir Path dir) throws Exception {
+        BertForSequenceClassification shape = new BertForSequenceClassification(TinyBert.config(), Pooling.POOLER);
+        Map<String, float[]> w = TinyBert.weights(shape, 7);
+        try (NDManager m = NDManager.newBaseManager()) {
+            SafetensorsWriter writer = SafetensorsWriter.create().metadata("format", "pt");
+            w.forEach((k, v) -> writer.add(k, m.create(v, TinyBert.shape(shape, k))));
+            writer.write(dir.resolve("model.safetensors"));
+            Files.writeString(dir.resolve("config.json"), TinyBert.json().put("num_labels", 2).toString());
+
+            BertModel bert = BertModel.load(dir, m);
+            assertTrue(bert.loadReport().isClean());
+            assertEquals(39, bert.loadReport().loaded());
+            BertForSequenceClassification clf = BertForSequenceClassification.loader().setModelDir(dir)
+                    .setManager(m).load();
+            assertEquals(List.of(), clf.newlyInitialized());
+            assertArrayEquals(w.get("classifier.weight"),
+                    clf.namedParameters().get("classifier.weight").getArray().toFloatArray());
+
+            Path empty = Files.createDirectory(dir.resolve("empty"));
+            ConfigException e = assertThrows(ConfigException.class, () -> BertModel.load(empty, m));
+            assertEquals("no config.json at " + empty.resolve("config.json"), e.getMessage());
         }
     }
 
