@@ -164,6 +164,32 @@ class BertModelTest {
         }
     }
 
+    /** Per-layer scopes close intermediate handles; autograd must still reach every layer. */
+    @Test
+    void gradientsReachEveryLayerThroughClosedScopes() {
+        BertModel model = new BertModel(TinyBert.config());
+        Map<String, float[]> w = TinyBert.weights(model, 8);
+        try (NDManager m = NDManager.newBaseManager()) {
+            load(model, m, w);
+            model.freeze(p -> !p.contains("attention.self.query") && !p.startsWith("embeddings.word"));
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray batch = m.create(new long[] {1, 5, 9, 3, 2, 1, 7, 2, 11, 11}, new Shape(2, 5));
+            NDArray mask = m.create(new long[] {1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, new Shape(2, 5));
+            try (ai.djl.training.GradientCollector gc = m.getEngine().newGradientCollector()) {
+                NDArray e = model.forward(ps, batch, mask, null, true).lastHiddenState();
+                gc.backward(MeanPooling.apply(e, mask).square().sum());
+            }
+            for (String p : List.of("encoder.layer.0.attention.self.query.weight",
+                    "encoder.layer.1.attention.self.query.bias", "embeddings.word_embeddings.weight")) {
+                NDArray g = model.namedParameters().get(p).getArray().getGradient();
+                assertTrue(g.abs().sum().getFloat() > 0, p + " has a gradient");
+            }
+            NDArray gWord = model.namedParameters().get("embeddings.word_embeddings.weight").getArray().getGradient();
+            assertEquals(0f, gWord.get(11).abs().sum().getFloat(), "padding ids get no gradient");
+            assertFalse(model.namedParameters().get("encoder.layer.0.output.dense.weight").requiresGradient());
+        }
+    }
+
     @Test
     void forwardUsesReplacedChildren() {
         BertModel model = new BertModel(TinyBert.config());
