@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
@@ -23,9 +24,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A sequence classifier over BERT, Hugging Face's {@code BertForSequenceClassification}: children
@@ -242,38 +247,30 @@ public class BertForSequenceClassification extends Module {
             String prefix = BertCheckpoint.prefix(source);
             boolean usePooler = pooling == Pooling.POOLER;
             BertForSequenceClassification model = new BertForSequenceClassification(config, pooling);
-            List<String> skipped = new ArrayList<>();
+            Function<String, String> mapper = name -> {
+                if (name.startsWith("classifier.") && !prefix.isEmpty()) {
+                    return name;
+                }
+                if (!name.startsWith(prefix)) {
+                    return null; // another head, e.g. cls.* of a pre-training checkpoint
+                }
+                String path = BertCheckpoint.canonical(name.substring(prefix.length()));
+                return !usePooler && path.startsWith("pooler.") ? null : "bert." + path;
+            };
+            Set<String> fresh = usePooler
+                    ? Set.of("classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias")
+                    : Set.of("classifier.weight", "classifier.bias");
+            check(model, source, mapper, fresh);
             StateDictReport report = StateDictLoader.builder()
                     .setSource(source)
                     .setManager(manager)
                     .optStrict(false)
                     .optIgnore(BertCheckpoint::isBuffer)
-                    .optKeyMapper(name -> {
-                        String path;
-                        if (name.startsWith("classifier.") && !prefix.isEmpty()) {
-                            return name;
-                        } else if (name.startsWith(prefix)) {
-                            path = BertCheckpoint.canonical(name.substring(prefix.length()));
-                        } else {
-                            skipped.add(name);
-                            return null;
-                        }
-                        if (!usePooler && path.startsWith("pooler.")) {
-                            skipped.add(name);
-                            return null;
-                        }
-                        return "bert." + path;
-                    })
+                    .optKeyMapper(mapper)
                     .build()
                     .load(model);
-            Set<String> fresh = usePooler
-                    ? Set.of("classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias")
-                    : Set.of("classifier.weight", "classifier.bias");
-            boolean fits = report.unexpected().isEmpty() && report.mismatched().isEmpty()
-                    && fresh.containsAll(report.missing());
-            if (!fits) {
-                throw new StateDictException(source.location().toString(), report);
-            }
+            List<String> skipped = source.names().stream()
+                    .filter(n -> !BertCheckpoint.isBuffer(n) && mapper.apply(n) == null).toList();
             if (!skipped.isEmpty()) {
                 LOG.info("{}: skipped {} tensors not used by this classifier: {}", source.location(),
                         skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);
@@ -284,6 +281,49 @@ public class BertForSequenceClassification extends Module {
             }
             model.loadReport = report;
             return model;
+        }
+
+        /**
+         * Everything but the head must come from the checkpoint, with the right shapes; checked
+         * before anything is loaded.
+         */
+        private static void check(
+                Module model, TensorSource source, Function<String, String> mapper, Set<String> fresh) {
+            Map<String, Shape> expected = new LinkedHashMap<>();
+            for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+                for (String local : e.getValue().directParameters().keySet()) {
+                    String path = e.getKey().isEmpty() ? local : e.getKey() + "." + local;
+                    expected.put(path, e.getValue().expectedShape(local));
+                }
+            }
+            Set<String> covered = new HashSet<>();
+            List<String> unexpected = new ArrayList<>();
+            List<StateDictReport.ShapeMismatch> mismatched = new ArrayList<>();
+            for (String name : source.names()) {
+                String path = BertCheckpoint.isBuffer(name) ? null : mapper.apply(name);
+                if (path == null) {
+                    continue;
+                }
+                Shape want = expected.get(path);
+                Shape got = source.info(name).djlShape();
+                if (want == null) {
+                    unexpected.add(name);
+                } else if (!want.equals(got)) {
+                    mismatched.add(new StateDictReport.ShapeMismatch(path, want, got));
+                } else {
+                    covered.add(path);
+                }
+            }
+            List<String> missing = new ArrayList<>();
+            for (String path : expected.keySet()) {
+                if (!covered.contains(path)) {
+                    missing.add(path);
+                }
+            }
+            if (!unexpected.isEmpty() || !mismatched.isEmpty() || !fresh.containsAll(missing)) {
+                throw new StateDictException(source.location().toString(),
+                        new StateDictReport(missing, unexpected, mismatched, 0));
+            }
         }
     }
 }
