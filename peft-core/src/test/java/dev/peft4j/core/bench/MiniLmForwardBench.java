@@ -6,6 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.model.BuiltinModel;
+import dev.peft4j.core.model.Builtins;
+import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertConfig;
 import dev.peft4j.core.model.bert.BertModel;
 
@@ -16,9 +20,18 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Measures, on this machine: the DJL float32 GEMM peak (1024³ and 2048³ products), the
- * all-MiniLM-L6-v2 forward on a batch of 32 × 128 tokens (milliseconds, GFLOP/s, fraction of the
- * GEMM peak), and loading MiniLM (seconds, peak RSS). Medians of {@code runs} after warm-up.
+ * Measures, on this machine: loading {@code builtin:all-minilm-l6-v2} from its jar (seconds, peak
+ * RSS from {@code /proc/self/status} VmHWM, measured first so nothing else raised it), the DJL
+ * float32 GEMM peak (1024³ and 2048³ products), and the MiniLM forward on a batch of 32 × 128
+ * tokens (milliseconds, GFLOP/s, fraction of the GEMM peak). Timings are medians of {@code runs}
+ * after two warm-up runs; GEMMs and forward passes are interleaved so that other processes' load
+ * affects both alike. Not a test: run it by hand.
+ *
+ * <p>On a machine shared with other busy processes, PyTorch's OpenMP threads spin at the barrier
+ * ending every operation while a sibling thread is descheduled, and a forward (about 20 parallel
+ * operations per layer) suffers far more than one large GEMM: with 2 intra-op threads on 2 busy
+ * cores the forward fell to 35-40% of the GEMM peak. {@code OMP_WAIT_POLICY=PASSIVE} (or {@code
+ * -Dai.djl.pytorch.num_threads=1}) avoids that; on an idle machine the default is best.
  *
  * <p>Run with the test classpath, e.g.:
  *
@@ -45,27 +58,59 @@ public final class MiniLmForwardBench {
         System.out.printf(Locale.ROOT, "engine %s %s, %d processors, VmHWM at start %s%n",
                 engine.getEngineName(), engine.getVersion(), Runtime.getRuntime().availableProcessors(), vmHwm());
 
-        double peak = 0;
-        for (int n : new int[] {1024, 2048}) {
-            double ms = gemmMillis(n, runs);
-            double gflops = 2.0 * n * n * n / (ms * 1e6);
-            peak = Math.max(peak, gflops);
-            System.out.printf(Locale.ROOT, "gemm f32 %d^3: %.2f ms median, %.1f GFLOP/s%n", n, ms, gflops);
-        }
-
         try (NDManager manager = NDManager.newBaseManager()) {
+            String before = vmHwm();
             long t0 = System.nanoTime();
-            BertModel model = MiniLm.load(manager);
+            BertModel model;
+            BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
+            try (TensorSource weights = builtin.openWeights()) {
+                model = BertModel.load(weights, HfConfig.of(builtin.config(), builtin.id()), manager);
+            }
             double loadS = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "load %s: %.2f s, VmHWM %s%n", MiniLm.describe(), loadS, vmHwm());
+            System.out.printf(Locale.ROOT, "load %s from the jar: %.2f s, VmHWM %s before, %s after (%d parameters)%n",
+                    builtin.id(), loadS, before, vmHwm(), model.parameterCount());
 
+            // GEMMs and forward passes are interleaved so that load from other processes on a
+            // shared machine affects the peak and the forward alike.
             BertConfig c = model.config();
             double flops = forwardFlops(c, BATCH, TOKENS);
-            double ms = forwardMillis(model, manager, runs);
+            int[] sizes = {1024, 2048};
+            double[][] gemm = new double[sizes.length][runs];
+            double[] forward = new double[runs];
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray ids = inputIds(scope);
+                NDArray mask = scope.ones(new Shape(BATCH, TOKENS), DataType.INT64);
+                ParameterStore ps = new ParameterStore(manager, false);
+                for (int r = -2; r < runs; r++) {
+                    for (int k = 0; k < sizes.length; k++) {
+                        double ms = gemmMillis(scope, sizes[k]);
+                        if (r >= 0) {
+                            gemm[k][r] = ms;
+                        }
+                    }
+                    double ms = forwardMillis(model, ps, ids, mask);
+                    if (r >= 0) {
+                        forward[r] = ms;
+                    }
+                }
+            }
+            double peak = 0;
+            for (int k = 0; k < sizes.length; k++) {
+                double n = sizes[k];
+                double ms = median(gemm[k]);
+                double gflops = 2.0 * n * n * n / (ms * 1e6);
+                peak = Math.max(peak, gflops);
+                System.out.printf(Locale.ROOT, "gemm f32 %d^3: %.2f ms median, %.1f GFLOP/s%n", sizes[k], ms, gflops);
+            }
+            System.out.printf(Locale.ROOT, "forward runs (ms): %s%n", Arrays.toString(
+                    Arrays.stream(forward).map(x -> Math.round(x * 10) / 10.0).toArray()));
+            double ms = median(forward);
             double gflops = flops / (ms * 1e6);
             System.out.printf(Locale.ROOT,
-                    "MiniLM forward %dx%d: %.1f ms median, %.2f GFLOP (GEMMs), %.1f GFLOP/s, %.0f%% of GEMM peak%n",
-                    BATCH, TOKENS, ms, flops / 1e9, gflops, 100 * gflops / peak);
+                    "MiniLM forward %dx%d: %.1f ms median (min %.1f), %.2f GFLOP (GEMMs), %.1f GFLOP/s,"
+                            + " %.0f%% of GEMM peak%n",
+                    BATCH, TOKENS, ms, Arrays.stream(forward).min().orElse(0), flops / 1e9, gflops,
+                    100 * gflops / peak);
             System.out.printf(Locale.ROOT, "VmHWM at end %s%n", vmHwm());
         }
     }
@@ -81,51 +126,37 @@ public final class MiniLmForwardBench {
         return perLayer * c.numHiddenLayers();
     }
 
-    private static double gemmMillis(int n, int runs) {
-        try (NDManager m = NDManager.newBaseManager()) {
+    private static double gemmMillis(NDManager manager, int n) {
+        try (NDManager m = manager.newSubManager()) {
             NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
             NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
-            double[] t = new double[runs];
-            for (int r = -2; r < runs; r++) {
-                try (NDManager scope = m.newSubManager()) {
-                    a.tempAttach(scope);
-                    long t0 = System.nanoTime();
-                    NDArray c = a.matMul(b);
-                    double ms = (System.nanoTime() - t0) / 1e6;
-                    c.close();
-                    if (r >= 0) {
-                        t[r] = ms;
-                    }
-                }
-            }
-            return median(t);
+            long t0 = System.nanoTime();
+            a.matMul(b);
+            return (System.nanoTime() - t0) / 1e6;
         }
     }
 
-    private static double forwardMillis(BertModel model, NDManager manager, int runs) {
-        ParameterStore ps = new ParameterStore(manager, false);
+    /** [CLS] random ids [SEP], 32 × 128. */
+    private static NDArray inputIds(NDManager manager) {
         long[] ids = new long[BATCH * TOKENS];
         java.util.Random rnd = new java.util.Random(0);
         for (int k = 0; k < ids.length; k++) {
             ids[k] = k % TOKENS == 0 ? 101 : k % TOKENS == TOKENS - 1 ? 102 : 1000 + rnd.nextInt(20000);
         }
-        double[] t = new double[runs];
-        for (int r = -2; r < runs; r++) {
-            try (NDManager scope = manager.newSubManager()) {
-                NDArray x = scope.create(ids, new Shape(BATCH, TOKENS));
-                NDArray mask = scope.ones(new Shape(BATCH, TOKENS), DataType.INT64);
-                long t0 = System.nanoTime();
-                NDArray out = model.forward(ps, x, mask, null, false).lastHiddenState();
-                double ms = (System.nanoTime() - t0) / 1e6;
-                if (out.getShape().get(2) != model.config().hiddenSize()) {
-                    throw new IllegalStateException(out.getShape().toString());
-                }
-                if (r >= 0) {
-                    t[r] = ms;
-                }
+        return manager.create(ids, new Shape(BATCH, TOKENS));
+    }
+
+    private static double forwardMillis(BertModel model, ParameterStore ps, NDArray ids, NDArray mask) {
+        try (NDManager scope = ids.getManager().newSubManager()) {
+            ids.tempAttach(scope);
+            long t0 = System.nanoTime();
+            NDArray out = model.forward(ps, ids, mask, null, false).lastHiddenState();
+            double ms = (System.nanoTime() - t0) / 1e6;
+            if (out.getShape().get(2) != model.config().hiddenSize()) {
+                throw new IllegalStateException(out.getShape().toString());
             }
+            return ms;
         }
-        return median(t);
     }
 
     private static double median(double[] t) {
