@@ -24,6 +24,8 @@ import java.util.concurrent.Callable;
             InspectCommand.class,
             LogitsCommand.class,
             GenerateCommand.class,
+            QuantizeCommand.class,
+            DequantizeCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })
