@@ -62,6 +62,24 @@ public class Linear extends Module implements LinearLike {
         return copy;
     }
 
+    /**
+     * Overwrites {@code weight} in place (its type and device are kept); {@code weight} itself is
+     * left to the caller.
+     *
+     * @param weight the new weight {@code [out, in]}
+     */
+    @Override
+    public void setDenseWeight(NDArray weight) {
+        Shape expected = new Shape(outFeatures, inFeatures);
+        if (!weight.getShape().equals(expected)) {
+            throw new IllegalArgumentException(
+                    "new weight has shape " + weight.getShape() + ", " + this + " needs " + expected);
+        }
+        NDArray current = parameter("weight").getArray();
+        NDArray value = weight.toType(current.getDataType(), true);
+        Params.assign(parameter("weight"), value);
+    }
+
     @Override
     public Parameter biasParameter() {
         return directParameters().get("bias");
