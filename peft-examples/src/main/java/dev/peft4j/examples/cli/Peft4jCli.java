@@ -1,0 +1,56 @@
+package dev.peft4j.examples.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+/**
+ * The {@code peft4j} command: entry point of {@code peft4j.jar}.
+ *
+ * <p>Exit codes: 0 on success, 1 when a command fails (one line {@code error: <message>} on
+ * stderr; the stack trace too with {@code --verbose}), 2 for usage errors.
+ */
+@Command(
+        name = "peft4j",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "LoRA/QLoRA fine-tuning of Hugging Face transformer models on the JVM.",
+        subcommands = {InspectCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Peft4jCli implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Option(
+            names = {"-v", "--verbose"},
+            scope = ScopeType.INHERIT,
+            description = "Print stack traces of errors.")
+    boolean verbose;
+
+    /**
+     * Runs the tool and exits with its exit code.
+     *
+     * @param args the command line
+     */
+    public static void main(String[] args) {
+        defaultProperty("ai.djl.offline", "true");
+        defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        System.exit(new CommandLine(new Peft4jCli()).execute(args));
+    }
+
+    private static void defaultProperty(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** Without a subcommand: a usage error. */
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required subcommand");
+    }
+}

@@ -1,0 +1,5 @@
+/**
+ * The {@code peft4j} command-line tool: {@link dev.peft4j.examples.cli.Peft4jCli} and its
+ * subcommands ({@code inspect}, {@code demo}).
+ */
+package dev.peft4j.examples.cli;
