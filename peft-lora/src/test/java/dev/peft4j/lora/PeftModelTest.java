@@ -61,6 +61,25 @@ class PeftModelTest {
     }
 
     @Test
+    void gradientsReachOnlyTheActiveAdapter() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            TinyNet net = TinyNet.create(4, m, 1);
+            PeftModel p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query").optR(2).optUseDora(true).build(), m);
+            p.addAdapter("other", LoraConfig.builder().setTargetModules("query").optR(2).build());
+            NDArray x = TinyNet.input(m, 3, 4, 5);
+            try (ai.djl.training.GradientCollector gc = m.getEngine().newGradientCollector()) {
+                gc.backward(TinyNet.run(p, x, true).sum());
+            }
+            LoraLinear l = p.loraLayers().get("layer.0.attention.query");
+            // B starts at zero, so the first step moves B (and the magnitude), not A
+            assertTrue(l.loraB("default").parameter("weight").getArray().getGradient().abs().sum().getFloat() > 0);
+            assertTrue(l.magnitude("default").getArray().getGradient().abs().sum().getFloat() > 0);
+            assertFalse(l.loraB("other").parameter("weight").requiresGradient());
+            assertFalse(((Linear) l.baseLayer()).parameter("weight").requiresGradient());
+        }
+    }
+
+    @Test
     void biasModesAndModulesToSave() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(4, m, 1);
