@@ -1,0 +1,174 @@
+package dev.peft4j.quant;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.util.Set;
+
+/**
+ * Dequantization with NDArray operations, on whatever device the arrays live (CPU or CUDA), for
+ * layers that keep 4-bit weights on the device and dequantize them per forward pass.
+ *
+ * <p>Only PyTorch operations that DJL exposes are used (DJL has no bitwise operations): the packed
+ * bytes are widened to float32, the nibbles recovered as {@code floor(b / 16)} and {@code b - 16 *
+ * floor(b / 16)} (exact for 0..255), and the codes looked up with {@code take}. The arithmetic is
+ * the same float32 multiply (and, for nested scales, multiply then add) as {@link
+ * BlockwiseDequantizer}, so both give identical results.
+ *
+ * <p>Intermediate arrays live in a sub-manager that is closed before returning; only the result
+ * stays, attached to the manager of the input arrays.
+ */
+public final class NDArrayDequantizer {
+
+    private static final Set<DataType> OUTPUT_TYPES =
+            Set.of(DataType.FLOAT32, DataType.FLOAT16, DataType.FLOAT64);
+
+    private NDArrayDequantizer() {}
+
+    /**
+     * Dequantizes to float32 on {@code manager}'s device.
+     *
+     * @param tensor the quantized tensor
+     * @param manager the manager that will own the result
+     * @return a FLOAT32 array of the original shape
+     */
+    public static NDArray dequantize(QuantizedTensor tensor, NDManager manager) {
+        return dequantize(tensor, manager, DataType.FLOAT32);
+    }
+
+    /**
+     * Dequantizes on {@code manager}'s device.
+     *
+     * @param tensor the quantized tensor
+     * @param manager the manager that will own the result
+     * @param outType FLOAT32, FLOAT16 or FLOAT64 (the float32 result cast to it)
+     * @return an array of the original shape
+     */
+    public static NDArray dequantize(
+            QuantizedTensor tensor, NDManager manager, DataType outType) {
+        checkOutType(outType);
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray packed = packed(tensor, sub);
+            NDArray absmax = blockAbsmax(tensor.state(), sub);
+            NDArray out = dequantize(packed, absmax, tensor.state(), outType);
+            out.attach(manager);
+            return out;
+        }
+    }
+
+    /**
+     * The packed codes as a UINT8 array of {@code ceil(numel / 2)} bytes.
+     *
+     * @param tensor the quantized tensor
+     * @param manager the manager that will own the array
+     * @return the packed bytes
+     */
+    public static NDArray packed(QuantizedTensor tensor, NDManager manager) {
+        byte[] bytes = tensor.packedArray();
+        ByteBuffer buf = ByteBuffer.allocateDirect(bytes.length);
+        buf.put(bytes).flip();
+        return manager.create(buf, new Shape(bytes.length), DataType.UINT8);
+    }
+
+    /**
+     * The float32 absmax of every block, dequantized on the device when it is nested.
+     *
+     * @param state the quantization state
+     * @param manager the manager that will own the array
+     * @return a FLOAT32 array of {@link QuantState#blockCount()} values
+     */
+    public static NDArray blockAbsmax(QuantState state, NDManager manager) {
+        if (state.nested().isEmpty()) {
+            return manager.create(state.absmax().orElseThrow());
+        }
+        NestedAbsmax nested = state.nested().get();
+        try (NDManager sub = manager.newSubManager()) {
+            byte[] codes = nested.codes();
+            ByteBuffer buf = ByteBuffer.allocateDirect(codes.length);
+            buf.put(codes).flip();
+            NDArray q = sub.create(buf, new Shape(codes.length), DataType.UINT8);
+            NDArray code = sub.create(nested.code());
+            NDArray values = code.take(q.toType(DataType.INT64, false));
+            NDArray scaled = scaleBlocks(values, sub.create(nested.absmax()), nested.blocksize());
+            NDArray out = scaled.add(nested.offset());
+            out.attach(manager);
+            return out;
+        }
+    }
+
+    /**
+     * Dequantizes device-resident data; the operation a 4-bit layer runs per forward pass.
+     *
+     * @param packed the packed codes, UINT8 (any shape, e.g. bitsandbytes' {@code [n/2, 1]})
+     * @param absmax the float32 block scales, {@link QuantState#blockCount()} values
+     * @param state the state describing the tensor
+     * @param outType FLOAT32, FLOAT16 or FLOAT64
+     * @return an array of the original shape, attached to {@code packed}'s manager
+     */
+    public static NDArray dequantize(
+            NDArray packed, NDArray absmax, QuantState state, DataType outType) {
+        checkOutType(outType);
+        if (packed.size() != state.packedSize()) {
+            throw new IllegalArgumentException(
+                    "packed array holds " + packed.size() + " bytes, the state needs "
+                            + state.packedSize());
+        }
+        if (absmax.size() != state.blockCount()) {
+            throw new IllegalArgumentException(
+                    "absmax array holds " + absmax.size() + " values, the state needs "
+                            + state.blockCount());
+        }
+        NDManager parent = packed.getManager();
+        try (NDManager sub = parent.newSubManager()) {
+            packed.tempAttach(sub);
+            absmax.tempAttach(sub);
+            NDArray bytes = packed.reshape(-1).toType(DataType.FLOAT32, false);
+            NDArray hi = bytes.div(16f).floor();
+            NDArray lo = bytes.sub(hi.mul(16f));
+            NDArray nibbles = hi.stack(lo, 1).reshape(-1).toType(DataType.INT64, false);
+            NDArray code = sub.create(state.quantType().code()).toDevice(packed.getDevice(), false);
+            NDArray values = code.take(nibbles);
+            NDArray scaled =
+                    scaleBlocks(values, absmax.reshape(-1).toType(DataType.FLOAT32, false),
+                            state.blocksize());
+            long n = state.numel();
+            NDArray out = scaled.get(new NDIndex("0:{}", n)).reshape(new Shape(state.shape()));
+            if (outType != DataType.FLOAT32) {
+                out = out.toType(outType, false);
+            }
+            out.attach(parent);
+            return out;
+        }
+    }
+
+    /**
+     * {@code values[i] * scales[i / blocksize]}, by zero-padding the values to whole blocks and
+     * broadcasting the scales over each block; {@code values} holds at most {@code blocksize *
+     * scales.size()} elements and the result as many as {@code values}.
+     */
+    private static NDArray scaleBlocks(NDArray values, NDArray scales, int blocksize) {
+        long blocks = scales.size();
+        long padded = blocks * blocksize;
+        long have = values.size();
+        NDArray full = values;
+        if (have < padded) {
+            NDManager m = values.getManager();
+            full = values.concat(m.zeros(new Shape(padded - have), DataType.FLOAT32,
+                    values.getDevice()));
+        }
+        NDArray product = full.reshape(blocks, blocksize).mul(scales.reshape(blocks, 1));
+        NDArray flat = product.reshape(-1);
+        return have < padded ? flat.get(new NDIndex("0:{}", have)) : flat;
+    }
+
+    private static void checkOutType(DataType outType) {
+        if (!OUTPUT_TYPES.contains(outType)) {
+            throw new IllegalArgumentException(
+                    "output type must be FLOAT32, FLOAT16 or FLOAT64, got " + outType.name());
+        }
+    }
+}
