@@ -12,7 +12,7 @@ public class StateDictException extends RuntimeException {
      * @param report the mismatches
      */
     public StateDictException(String where, StateDictReport report) {
-        super("state dict from " + where + " does not match the model: " + report.summary());
+        super("state dict from " + where + " does not match the model, nothing was loaded" + report.problems());
         this.report = report;
     }
 

@@ -45,10 +45,14 @@ public record StateDictReport(
         return missing.isEmpty() && unexpected.isEmpty() && mismatched.isEmpty();
     }
 
-    /** @return a readable summary listing (up to 20 of) each kind of problem */
+    /** @return a readable summary: the loaded count, then (up to 20 of) each kind of problem */
     public String summary() {
+        return loaded + " parameters loaded" + problems();
+    }
+
+    /** @return each kind of problem with up to 20 names, each part starting with "; " */
+    public String problems() {
         StringBuilder sb = new StringBuilder();
-        sb.append(loaded).append(" parameters loaded");
         append(sb, "missing", missing);
         append(sb, "unexpected", unexpected);
         append(sb, "shape mismatch", mismatched);

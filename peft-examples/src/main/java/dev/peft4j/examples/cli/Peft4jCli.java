@@ -20,7 +20,13 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "LoRA/QLoRA fine-tuning of Hugging Face transformer models on the JVM.",
-        subcommands = {InspectCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            InspectCommand.class,
+            LogitsCommand.class,
+            GenerateCommand.class,
+            DemoCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Peft4jCli implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -39,6 +45,8 @@ public final class Peft4jCli implements Callable<Integer> {
     public static void main(String[] args) {
         defaultProperty("ai.djl.offline", "true");
         defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // DJL warns on every start that it found no usable CUDA driver; the CLI runs on CPU.
+        defaultProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
         System.exit(new CommandLine(new Peft4jCli()).execute(args));
     }
 

@@ -1,0 +1,239 @@
+package dev.peft4j.core.model.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.nn.Embedding;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.LinearLike;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.StateDictReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * A Llama-family causal language model (Llama, Qwen2, Mistral) with Hugging Face's parameter
+ * names: {@code model.embed_tokens}, {@code model.layers.N.self_attn.{q,k,v,o}_proj}, {@code
+ * model.layers.N.mlp.{gate,up,down}_proj}, {@code model.layers.N.{input,post_attention}_layernorm},
+ * {@code model.norm} and {@code lm_head}. With tied word embeddings {@code lm_head.weight} is {@code
+ * model.embed_tokens.weight} (listed once, under the embedding's name).
+ *
+ * <pre>{@code
+ * try (NDManager manager = NDManager.newBaseManager()) {
+ *     LlamaForCausalLM lm = LlamaForCausalLM.load(dir, manager); // config.json + safetensors
+ *     ParameterStore ps = new ParameterStore(manager, false);
+ *     NDArray logits = lm.forward(ps, manager.create(new long[][] {{1, 5, 77}}), null, null, null, false)
+ *             .logits(); // [1, 3, vocab]
+ * }
+ * }</pre>
+ *
+ * <p>Loading converts F16/BF16/F32 checkpoints to the requested type (float32 by default, which is
+ * what CPUs should compute in; float16 is meant for CUDA).
+ */
+public class LlamaForCausalLM extends Module {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaForCausalLM.class);
+
+    /** Checkpoint entries that are buffers, not parameters, and are skipped when loading. */
+    public static final Predicate<String> IGNORED = name -> name.endsWith("rotary_emb.inv_freq");
+
+    private final LlamaConfig config;
+
+    /**
+     * Builds the module tree; parameters have no arrays until loaded or {@link #initialize}d.
+     *
+     * @param config the model configuration
+     */
+    public LlamaForCausalLM(LlamaConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        LlamaModel model = registerModule("model", new LlamaModel(config));
+        Embedding embed = (Embedding) model.child("embed_tokens");
+        registerModule("lm_head", config.tieWordEmbeddings()
+                ? new TiedHead(embed)
+                : new Linear(config.hiddenSize(), config.vocabSize(), false));
+    }
+
+    /**
+     * Loads a model directory ({@code config.json} plus {@code model.safetensors} or a sharded
+     * checkpoint with {@code model.safetensors.index.json}) as float32.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameters; its device is where they live
+     * @return the loaded model
+     * @throws IOException when the weights cannot be read
+     * @throws dev.peft4j.core.model.ConfigException when the configuration is missing or unsupported
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the configuration
+     */
+    public static LlamaForCausalLM load(Path dir, NDManager manager) throws IOException {
+        return load(dir, manager, DataType.FLOAT32);
+    }
+
+    /**
+     * Loads a model directory, converting F32/F16/BF16 weights to {@code dataType}.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameters; its device is where they live
+     * @param dataType {@link DataType#FLOAT32} (for CPUs) or {@link DataType#FLOAT16} (for CUDA)
+     * @return the loaded model
+     * @throws IOException when the weights cannot be read
+     * @throws dev.peft4j.core.model.ConfigException when the configuration is missing or unsupported
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the configuration
+     */
+    public static LlamaForCausalLM load(Path dir, NDManager manager, DataType dataType) throws IOException {
+        LlamaConfig config = LlamaConfig.read(dir);
+        try (TensorSource source = TensorSources.open(dir)) {
+            return load(config, source, manager, dataType);
+        }
+    }
+
+    /**
+     * Loads a model from a configuration and tensors (strict: every parameter must be present, no
+     * tensor may be left over except rotary buffers, shapes must match).
+     *
+     * @param config the configuration
+     * @param source the tensors, by Hugging Face name
+     * @param manager owner of the parameters; its device is where they live
+     * @param dataType the parameters' floating type
+     * @return the loaded model
+     * @throws dev.peft4j.core.nn.StateDictException listing every mismatch
+     */
+    public static LlamaForCausalLM load(
+            LlamaConfig config, TensorSource source, NDManager manager, DataType dataType) {
+        if (dataType == DataType.FLOAT16 && !manager.getDevice().isGpu()) {
+            LOG.warn("loading {} as float16 on {}: half-precision matmul is very slow on CPU;"
+                    + " use float32 there", config.source(), manager.getDevice());
+        }
+        LlamaForCausalLM lm = new LlamaForCausalLM(config);
+        StateDictReport report = StateDictLoader.builder()
+                .setSource(source)
+                .setManager(manager)
+                .optDataType(dataType)
+                .optIgnore(IGNORED)
+                .optStrict(true)
+                .build()
+                .load(lm);
+        LOG.debug("loaded {} from {}: {}", config, source.location(), report.summary());
+        return lm;
+    }
+
+    /** @return the configuration */
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** @return the decoder stack ({@code model}) */
+    public LlamaModel model() {
+        return (LlamaModel) child("model");
+    }
+
+    /**
+     * Creates an empty KV cache for this model.
+     *
+     * @param manager the manager whose sub-manager will own the cache (and sets its device)
+     * @return a new cache; close it when done
+     */
+    public KvCache newCache(NDManager manager) {
+        return new KvCache(manager, config.numHiddenLayers());
+    }
+
+    /**
+     * Computes logits at every position.
+     *
+     * @param ps the parameter store
+     * @param inputIds int64 token ids {@code [B, T]}
+     * @param attentionMask {@code [B, past + T]} of 1/0 for padded batches, or {@code null}
+     * @param positionIds int64 {@code [B, T]}, or {@code null} to derive them (see {@link
+     *     CausalMask#positionIds})
+     * @param cache the KV cache to read and extend, or {@code null}
+     * @param training whether this is a training pass
+     * @return logits {@code [B, T, vocab]}, hidden states and the cache
+     */
+    public LlamaOutput forward(
+            ParameterStore ps,
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray positionIds,
+            KvCache cache,
+            boolean training) {
+        return forward(ps, inputIds, attentionMask, positionIds, cache, training, 0);
+    }
+
+    /**
+     * Computes logits at the last {@code logitsToKeep} positions only (all when 0), which saves the
+     * vocabulary-wide projection of a long prompt during generation.
+     *
+     * @param ps the parameter store
+     * @param inputIds int64 token ids {@code [B, T]}
+     * @param attentionMask {@code [B, past + T]} of 1/0 for padded batches, or {@code null}
+     * @param positionIds int64 {@code [B, T]}, or {@code null} to derive them
+     * @param cache the KV cache to read and extend, or {@code null}
+     * @param training whether this is a training pass
+     * @param logitsToKeep how many trailing positions get logits; 0 for all
+     * @return logits {@code [B, min(T, logitsToKeep) or T, vocab]}, hidden states and the cache
+     */
+    public LlamaOutput forward(
+            ParameterStore ps,
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray positionIds,
+            KvCache cache,
+            boolean training,
+            int logitsToKeep) {
+        if (logitsToKeep < 0) {
+            throw new IllegalArgumentException("logitsToKeep must be >= 0, got " + logitsToKeep);
+        }
+        NDArray hidden = model().forward(ps, inputIds, attentionMask, positionIds, cache, training);
+        long t = hidden.getShape().get(1);
+        NDArray kept = logitsToKeep == 0 || logitsToKeep >= t
+                ? hidden : hidden.get(new NDIndex(":, {}:, :", t - logitsToKeep));
+        NDArray logits = ((LinearLike) child("lm_head")).forward(ps, kept, training);
+        return new LlamaOutput(logits, hidden, cache);
+    }
+
+    /**
+     * DJL entry point: {@code NDList(input_ids[, attention_mask])} to {@code NDList(logits)}.
+     *
+     * @param ps the parameter store
+     * @param inputs input ids {@code [B, T]} and optionally the attention mask {@code [B, T]}
+     * @param training whether this is a training pass
+     * @param params unused
+     * @return the logits {@code [B, T, vocab]}
+     */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+        return new NDList(forward(ps, inputs.get(0), mask, null, null, training).logits());
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0].add(config.vocabSize())};
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaForCausalLM(" + config + ")";
+    }
+
+    /** An output head whose weight is the input embedding's. */
+    private static final class TiedHead extends Linear {
+        TiedHead(Embedding embed) {
+            super(embed.dim(), embed.numEmbeddings(), false);
+            shareParameter("weight", embed.parameter("weight"));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.peft4j.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * Dropout as PyTorch's {@code nn.Dropout}: in training, zeroes each element with probability
+ * {@code p} and scales the rest by {@code 1/(1-p)}; the identity otherwise.
+ *
+ * <p>The mask comes from the engine's generator (PyTorch's default CPU generator), which DJL can
+ * seed ({@code Engine.setRandomSeed}, i.e. {@code torch.manual_seed}) but whose state it cannot
+ * save. The trainer therefore reseeds it before every micro-batch from the run seed and the step
+ * ({@code StepRandom.seedEngine}), which makes masks reproducible across a resume.
+ */
+public class Dropout extends Module {
+
+    private final float p;
+
+    /** @param p the drop probability in [0, 1) */
+    public Dropout(double p) {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        }
+        this.p = (float) p;
+    }
+
+    /** @return the drop probability */
+    public float probability() {
+        return p;
+    }
+
+    /**
+     * @param x the input
+     * @param training whether to drop (training) or pass through
+     * @return {@code x} with dropout applied in training, {@code x} itself otherwise
+     */
+    public NDArray forward(NDArray x, boolean training) {
+        if (!training || p == 0) {
+            return x;
+        }
+        return ai.djl.nn.norm.Dropout.dropout(x, p, true).singletonOrThrow();
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(inputs.singletonOrThrow(), training));
+    }
+
+    @Override
+    public String toString() {
+        return "Dropout(p=" + p + ")";
+    }
+}

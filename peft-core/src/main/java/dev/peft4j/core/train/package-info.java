@@ -1,0 +1,13 @@
+/**
+ * Training engine for adapters and any other {@link dev.peft4j.core.nn.Module}: {@link
+ * dev.peft4j.core.train.AdapterTrainer} runs a seeded, resumable loop (gradient accumulation,
+ * clipping, learning-rate schedules, evaluation, keep-best, atomic checkpoints) over the module's
+ * trainable parameters with {@link dev.peft4j.core.train.AdamW} or {@link
+ * dev.peft4j.core.train.Sgd}.
+ *
+ * <p>Randomness is a pure function of the run seed and the step: {@link
+ * dev.peft4j.core.train.StepRandom} derives the data order of every epoch and the engine seed set
+ * before every micro-batch (dropout masks), so a run resumed from a checkpoint replays exactly the
+ * losses of an uninterrupted one.
+ */
+package dev.peft4j.core.train;
