@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Blockwise 4-bit quantization, bit-identical to bitsandbytes' pure-PyTorch {@code
@@ -21,7 +22,9 @@ import java.util.Arrays;
  * block, same rules) to 8 bits against {@link DynamicMap#signed8Bit()}.
  *
  * <p>Immutable and thread-safe; build with {@link #builder()}. The hot loop allocates nothing per
- * value.
+ * value and finds codes by table lookup ({@code CodeBook}). Tensors of {@value #PARALLEL_MIN} values
+ * or more are split into chunks of whole blocks quantized in parallel on the common fork-join
+ * pool; blocks are independent, so the result is the same.
  */
 public final class BlockwiseQuantizer {
 
@@ -29,6 +32,12 @@ public final class BlockwiseQuantizer {
 
     /** bitsandbytes' block size for the second quantization of the block scales. */
     public static final int NESTED_BLOCKSIZE = 256;
+
+    /** Tensors with at least this many values are quantized on several threads. */
+    static final int PARALLEL_MIN = 1 << 20;
+
+    /** Chunks of blocks a large tensor is split into (the common fork-join pool runs them). */
+    private static final int PARALLEL_CHUNKS = 64;
 
     /** Lower bound of a block's absmax, so that all-zero blocks scale to 0 instead of NaN. */
     static final float MIN_ABSMAX = 1e-38f;
@@ -113,8 +122,27 @@ public final class BlockwiseQuantizer {
         if (values.length == 0) {
             throw new IllegalArgumentException("cannot quantize an empty tensor");
         }
-        float[] absmax = absmax(values, blocksize, "input");
-        byte[] packed = pack4(values, absmax, blocksize, quantType.codeBook());
+        float[] absmax = new float[Blocksizes.blockCount(values.length, blocksize)];
+        byte[] packed = new byte[(values.length + 1) / 2];
+        CodeBook code = quantType.codeBook();
+        if (values.length < PARALLEL_MIN) {
+            absmax(values, blocksize, absmax, 0, absmax.length, "input");
+            pack4(values, absmax, blocksize, code, packed, 0, absmax.length);
+        } else {
+            int chunks = Math.min(absmax.length, PARALLEL_CHUNKS);
+            try {
+                IntStream.range(0, chunks).parallel().forEach(c -> {
+                    int b0 = (int) ((long) absmax.length * c / chunks);
+                    int b1 = (int) ((long) absmax.length * (c + 1) / chunks);
+                    absmax(values, blocksize, absmax, b0, b1, "input");
+                    pack4(values, absmax, blocksize, code, packed, b0, b1);
+                });
+            } catch (IllegalArgumentException e) {
+                // report the first non-finite value, whichever chunk failed first
+                absmax(values, blocksize, absmax, 0, absmax.length, "input");
+                throw e;
+            }
+        }
         QuantState.Builder state =
                 QuantState.builder()
                         .setQuantType(quantType)
@@ -161,7 +189,7 @@ public final class BlockwiseQuantizer {
             boolean full = end - start == NESTED_BLOCKSIZE;
             float r = 1f / a;
             for (int i = start; i < end; i++) {
-                codes[i] = (byte) NESTED_CODE.index(scale(centered[i], a, r, full));
+                codes[i] = (byte) NESTED_CODE.indexUnit(scale(centered[i], a, r, full));
             }
         }
         return new NestedAbsmax(
@@ -177,9 +205,15 @@ public final class BlockwiseQuantizer {
      * @return one absmax per block, the last one for a possibly partial block
      */
     static float[] absmax(float[] x, int bs, String what) {
+        float[] out = new float[Blocksizes.blockCount(x.length, bs)];
+        absmax(x, bs, out, 0, out.length, what);
+        return out;
+    }
+
+    /** {@link #absmax(float[], int, String)} of blocks {@code [b0, b1)} into {@code out}. */
+    private static void absmax(float[] x, int bs, float[] out, int b0, int b1, String what) {
         int n = x.length;
-        float[] out = new float[Blocksizes.blockCount(n, bs)];
-        for (int b = 0; b < out.length; b++) {
+        for (int b = b0; b < b1; b++) {
             int start = b * bs;
             int end = Math.min(n, start + bs);
             float m = 0f;
@@ -193,7 +227,6 @@ public final class BlockwiseQuantizer {
             }
             out[b] = Math.max(m, MIN_ABSMAX);
         }
-        return out;
     }
 
     /** Scales into [-1, 1]: by the reciprocal in a full block, by true division otherwise. */
@@ -201,12 +234,15 @@ public final class BlockwiseQuantizer {
         return clamp(fullBlock ? x * reciprocal : x / absmax);
     }
 
-    /** Quantizes and packs; blocks start at even indices because every block size is even. */
-    private static byte[] pack4(float[] x, float[] absmax, int bs, CodeBook code) {
+    /**
+     * Quantizes and packs blocks {@code [b0, b1)}; blocks start at even indices because every
+     * block size is even.
+     */
+    private static void pack4(
+            float[] x, float[] absmax, int bs, CodeBook code, byte[] packed, int b0, int b1) {
         int n = x.length;
-        byte[] packed = new byte[(n + 1) / 2];
-        int padCode = code.index16(0f);
-        for (int b = 0; b < absmax.length; b++) {
+        int padCode = code.indexUnit(0f);
+        for (int b = b0; b < b1; b++) {
             int start = b * bs;
             int end = Math.min(n, start + bs);
             float a = absmax[b];
@@ -215,22 +251,21 @@ public final class BlockwiseQuantizer {
             int i = start;
             if (full) {
                 for (; i < end; i += 2) {
-                    int hi = code.index16(clamp(x[i] * r));
-                    int lo = code.index16(clamp(x[i + 1] * r));
+                    int hi = code.indexUnit(clamp(x[i] * r));
+                    int lo = code.indexUnit(clamp(x[i + 1] * r));
                     packed[i >>> 1] = (byte) (hi << 4 | lo);
                 }
             } else {
                 for (; i + 1 < end; i += 2) {
-                    int hi = code.index16(clamp(x[i] / a));
-                    int lo = code.index16(clamp(x[i + 1] / a));
+                    int hi = code.indexUnit(clamp(x[i] / a));
+                    int lo = code.indexUnit(clamp(x[i + 1] / a));
                     packed[i >>> 1] = (byte) (hi << 4 | lo);
                 }
                 if (i < end) {
-                    packed[i >>> 1] = (byte) (code.index16(clamp(x[i] / a)) << 4 | padCode);
+                    packed[i >>> 1] = (byte) (code.indexUnit(clamp(x[i] / a)) << 4 | padCode);
                 }
             }
         }
-        return packed;
     }
 
     private static float clamp(float s) {

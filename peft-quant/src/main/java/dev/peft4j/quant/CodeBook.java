@@ -21,6 +21,16 @@ final class CodeBook {
     private final float[] thresholds;
     /** Bucket (position in sorted order) to index in {@link #code}. */
     private final byte[] sortedToIndex;
+    /** Per cell of {@link #sortableKey} space over [-1, 1]: the bucket at its start, -1 if unsure. */
+    private final byte[] cellPos;
+    /** Per cell: the one threshold inside it, +Inf when none. */
+    private final float[] cellThreshold;
+
+    /** Key bits dropped to form a cell: 2^16 float32 values per cell. */
+    private static final int SHIFT = 16;
+    private static final int MIN_KEY = sortableKey(-1f);
+    private static final int MAX_KEY = sortableKey(1f);
+    private static final int MIN_CELL = MIN_KEY >> SHIFT;
 
     CodeBook(float[] code) {
         int size = code.length;
@@ -51,6 +61,34 @@ final class CodeBook {
             float hi = code[order[i + 1]];
             thresholds[i] = (lo + hi) / 2f;
         }
+        int cells = (MAX_KEY >> SHIFT) - MIN_CELL + 1;
+        cellPos = new byte[cells];
+        cellThreshold = new float[cells];
+        for (int c = 0; c < cells; c++) {
+            int first = Math.max(MIN_KEY, (c + MIN_CELL) << SHIFT);
+            int last = Math.min(MAX_KEY, ((c + MIN_CELL) << SHIFT) + (1 << SHIFT) - 1);
+            int lo = position(fromKey(first));
+            int hi = position(fromKey(last));
+            cellThreshold[c] = Float.POSITIVE_INFINITY;
+            if (hi == lo) {
+                cellPos[c] = (byte) lo;
+            } else if (hi == lo + 1) {
+                cellPos[c] = (byte) lo;
+                cellThreshold[c] = thresholds[lo];
+            } else {
+                cellPos[c] = -1;
+            }
+        }
+    }
+
+    /** A key whose signed order is the order of the float values (-0 just below +0). */
+    static int sortableKey(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        return bits ^ ((bits >> 31) & 0x7FFFFFFF);
+    }
+
+    private static float fromKey(int key) {
+        return Float.intBitsToFloat(key < 0 ? key ^ 0x7FFFFFFF : key);
     }
 
     /** @return number of codes */
@@ -73,12 +111,36 @@ final class CodeBook {
      * @return the original index of the nearest code, ties to the lower code
      */
     int index(float v) {
-        // Count of midpoints strictly below v, by a branch-free binary search.
+        return sortedToIndex[position(v)] & 0xFF;
+    }
+
+    /** Count of midpoints strictly below v, by a branch-free binary search. */
+    private int position(float v) {
         int pos = 0;
         for (int half = code.length >>> 1; half > 0; half >>>= 1) {
             pos += v > thresholds[pos + half - 1] ? half : 0;
         }
-        return sortedToIndex[pos] & 0xFF;
+        return pos;
+    }
+
+    /**
+     * {@link #index(float)} for a value in [-1, 1] by table lookup: the value's cell (its float
+     * bits, order-preserving, shifted) gives the bucket at the cell's start and the one midpoint
+     * that may fall inside the cell; one comparison finishes. Cells holding two or more midpoints
+     * (none for the 4- and 8-bit tables in use) fall back to the binary search. Same result as
+     * {@link #index(float)} for every float in [-1, 1].
+     *
+     * @param v a value in [-1, 1]
+     * @return the original index of the nearest code
+     */
+    int indexUnit(float v) {
+        int cell = (sortableKey(v) >> SHIFT) - MIN_CELL;
+        int p = cellPos[cell];
+        if (p < 0) {
+            return index(v);
+        }
+        p += v > cellThreshold[cell] ? 1 : 0;
+        return sortedToIndex[p] & 0xFF;
     }
 
     /**

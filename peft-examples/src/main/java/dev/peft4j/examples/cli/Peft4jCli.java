@@ -22,8 +22,11 @@ import java.util.concurrent.Callable;
         description = "LoRA/QLoRA fine-tuning of Hugging Face transformer models on the JVM.",
         subcommands = {
             InspectCommand.class,
+            EmbedCommand.class,
             LogitsCommand.class,
             GenerateCommand.class,
+            QuantizeCommand.class,
+            DequantizeCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -1,0 +1,65 @@
+package dev.peft4j.core.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.peft4j.core.nn.DropoutMasks;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.ModuleList;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** The stack of encoder layers ({@code encoder}): child {@code layer}, a list {@code 0..L-1}. */
+public class BertEncoder extends Module {
+
+    /** @param config the model's config */
+    public BertEncoder(BertConfig config) {
+        List<BertLayer> layers = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            layers.add(new BertLayer(config));
+        }
+        registerModule("layer", new ModuleList<>(layers));
+    }
+
+    /**
+     * Runs the layers in turn. Each layer's intermediate arrays live in a sub-manager closed when
+     * the layer is done (autograd keeps what backward needs), so memory stays at about one layer's
+     * activations plus the hidden states.
+     *
+     * @param ps the parameter store
+     * @param hidden the embeddings {@code [B, T, H]}
+     * @param additiveMask see {@link BertSelfAttention#forward}; may be {@code null}
+     * @param training whether this is a training pass
+     * @param masks the dropout mask source
+     * @return the last hidden state {@code [B, T, H]}, owned by {@code hidden}'s manager
+     */
+    public NDArray forward(
+            ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
+        ModuleList<?> layers = (ModuleList<?>) child("layer");
+        NDManager outer = hidden.getManager();
+        NDArray h = hidden;
+        for (int i = 0; i < layers.size(); i++) {
+            try (NDManager scope = outer.newSubManager()) {
+                if (h == hidden) {
+                    h.tempAttach(scope); // the caller's array goes back to its manager
+                } else {
+                    h.attach(scope); // the previous layer's output is ours to free
+                }
+                NDArray out = ((BertLayer) layers.get(i)).forward(ps, h, additiveMask, training, masks);
+                out.attach(outer);
+                h = out;
+            }
+        }
+        return h;
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+        return new NDList(forward(ps, inputs.get(0), mask, training, DropoutMasks.engine()));
+    }
+}

@@ -1,0 +1,329 @@
+package dev.peft4j.core.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.nn.DropoutMasks;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.LinearLike;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.StateDictException;
+import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.StateDictReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * A sequence classifier over BERT, Hugging Face's {@code BertForSequenceClassification}: children
+ * {@code bert} ({@link BertModel}) and {@code classifier} ({@code Linear(hidden, num_labels)}), so
+ * parameter names are {@code bert.embeddings.…} and {@code classifier.weight} as in HF
+ * checkpoints. The sequence vector is chosen by {@link Pooling}: the pooler output (HF's
+ * default), the raw {@code [CLS]} state, or the masked mean; dropout ({@code classifier_dropout},
+ * else {@code hidden_dropout_prob}) precedes the classifier in training.
+ *
+ * <p>{@link #loader()} builds one from a classifier checkpoint or from a base model (whose head is
+ * then freshly initialized and listed in {@link #newlyInitialized()}).
+ */
+public class BertForSequenceClassification extends Module {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BertForSequenceClassification.class);
+
+    private final BertConfig config;
+    private final Pooling pooling;
+    private StateDictReport loadReport;
+
+    /**
+     * A classifier whose parameters arrive from a checkpoint or {@link #initialize}. The encoder
+     * has a pooler only with {@link Pooling#POOLER}.
+     *
+     * @param config the shape and labels
+     * @param pooling how the sequence vector is formed
+     */
+    public BertForSequenceClassification(BertConfig config, Pooling pooling) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.pooling = Objects.requireNonNull(pooling, "pooling");
+        registerModule("bert", new BertModel(config, pooling == Pooling.POOLER));
+        registerModule("classifier", new Linear(config.hiddenSize(), config.numLabels(), true));
+        BertModel.useHfInitializers(this, config.initializerRange());
+    }
+
+    /** @return a loader (builder) for checkpoints */
+    public static Loader loader() {
+        return new Loader();
+    }
+
+    /** @return the shape and labels */
+    public BertConfig config() {
+        return config;
+    }
+
+    /** @return how the sequence vector is formed */
+    public Pooling pooling() {
+        return pooling;
+    }
+
+    /** @return label names by class index */
+    public List<String> labels() {
+        return config.labels();
+    }
+
+    /** @return the encoder (the current {@code bert} child) */
+    public BertModel bert() {
+        return (BertModel) child("bert");
+    }
+
+    /** @return what loading found, or {@code null} when built in code */
+    public StateDictReport loadReport() {
+        return loadReport;
+    }
+
+    /**
+     * @return parameters the checkpoint lacked and that were freshly initialized (e.g. {@code
+     *     classifier.weight}, {@code classifier.bias} when built from a base model); empty when
+     *     built in code or fully loaded
+     */
+    public List<String> newlyInitialized() {
+        return loadReport == null ? List.of() : loadReport.missing();
+    }
+
+    /**
+     * Sets the dropout mask source of the whole model (see {@link BertModel#setDropoutMasks}).
+     *
+     * @param masks the mask source
+     */
+    public void setDropoutMasks(DropoutMasks masks) {
+        bert().setDropoutMasks(masks);
+    }
+
+    /**
+     * @param ps the parameter store
+     * @param inputIds token ids {@code [B, T]}
+     * @param attentionMask {@code [B, T]} 1/0, or {@code null} when nothing is padded
+     * @param tokenTypeIds {@code [B, T]}, or {@code null} for zeros
+     * @param training whether this is a training pass (enables dropout)
+     * @return logits {@code [B, num_labels]}
+     */
+    public NDArray forward(
+            ParameterStore ps, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+        BertModel bert = bert();
+        BertModelOutput out = bert.forward(ps, inputIds, attentionMask, tokenTypeIds, training);
+        NDArray pooled = pooling.pool(out, attentionMask);
+        pooled = DropoutMasks.dropout(pooled, (float) config.classifierDropout(), training, bert.dropoutMasks());
+        return ((LinearLike) child("classifier")).forward(ps, pooled, training);
+    }
+
+    /** Inputs {@code [input_ids, attention_mask?, token_type_ids?]}; output {@code [logits]}. */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(ps, inputs.get(0), inputs.size() > 1 ? inputs.get(1) : null,
+                inputs.size() > 2 ? inputs.get(2) : null, training));
+    }
+
+    /**
+     * Builds a {@link BertForSequenceClassification} from a checkpoint: {@code setX} required,
+     * {@code optX} optional, checked in {@link #load()}.
+     *
+     * <p>A classifier checkpoint ({@code bert.*}, {@code classifier.*}) loads fully. A base-model
+     * checkpoint (plain {@code BertModel} names, no {@code bert.} prefix) is mapped under {@code
+     * bert.}, and the head ({@code classifier.*}, and {@code bert.pooler.*} with {@link
+     * Pooling#POOLER} when the checkpoint has no pooler) is freshly initialized as HF does
+     * (normal with {@code initializer_range}, zero bias), logged, and listed in {@link
+     * #newlyInitialized()}. Anything else missing, unexpected or mismatched is a {@link
+     * StateDictException}. A pooler in the checkpoint is skipped with {@link Pooling#CLS} and
+     * {@link Pooling#MEAN}, which do not use it.
+     */
+    public static final class Loader {
+        private TensorSource source;
+        private HfConfig hfConfig;
+        private Path dir;
+        private NDManager manager;
+        private Pooling pooling = Pooling.POOLER;
+        private List<String> labels;
+
+        private Loader() {}
+
+        /**
+         * @param source the weights (the caller keeps ownership)
+         * @param hfConfig the model's {@code config.json}
+         * @return this loader; this or {@link #setModelDir} is required
+         */
+        public Loader setCheckpoint(TensorSource source, HfConfig hfConfig) {
+            this.source = source;
+            this.hfConfig = hfConfig;
+            this.dir = null;
+            return this;
+        }
+
+        /**
+         * @param dir a Hugging Face model directory ({@code config.json} + safetensors)
+         * @return this loader; this or {@link #setCheckpoint} is required
+         */
+        public Loader setModelDir(Path dir) {
+            this.dir = dir;
+            this.source = null;
+            this.hfConfig = null;
+            return this;
+        }
+
+        /**
+         * @param manager owner of the parameter arrays (required)
+         * @return this loader
+         */
+        public Loader setManager(NDManager manager) {
+            this.manager = manager;
+            return this;
+        }
+
+        /**
+         * @param pooling how the sequence vector is formed (default {@link Pooling#POOLER})
+         * @return this loader
+         */
+        public Loader optPooling(Pooling pooling) {
+            this.pooling = pooling;
+            return this;
+        }
+
+        /**
+         * @param labels label names by class index (default: the config's {@code id2label}, or
+         *     {@code num_labels} / two {@code LABEL_i})
+         * @return this loader
+         */
+        public Loader optLabels(List<String> labels) {
+            this.labels = List.copyOf(labels);
+            return this;
+        }
+
+        /**
+         * @return the classifier
+         * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a
+         *     supported BERT
+         * @throws StateDictException when the weights do not fit
+         * @throws UncheckedIOException when the model directory's weights cannot be read
+         */
+        public BertForSequenceClassification load() {
+            if (dir == null) {
+                Objects.requireNonNull(source,
+                        "BertForSequenceClassification.Loader: a checkpoint is required (setCheckpoint or setModelDir)");
+                Objects.requireNonNull(hfConfig, "BertForSequenceClassification.Loader: config is null");
+            }
+            Objects.requireNonNull(manager, "BertForSequenceClassification.Loader: manager is required (setManager)");
+            Objects.requireNonNull(pooling, "BertForSequenceClassification.Loader: pooling is null");
+            if (dir == null) {
+                return load(source, hfConfig);
+            }
+            HfConfig hf = HfConfig.read(dir);
+            try (TensorSource fromDir = TensorSources.open(dir)) {
+                return load(fromDir, hf);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the weights in " + dir + ": " + e.getMessage(), e);
+            }
+        }
+
+        private BertForSequenceClassification load(TensorSource source, HfConfig hfConfig) {
+            BertConfig config = BertConfig.from(hfConfig);
+            if (labels != null) {
+                config = config.withLabels(labels);
+            }
+            String prefix = BertCheckpoint.prefix(source);
+            boolean usePooler = pooling == Pooling.POOLER;
+            BertForSequenceClassification model = new BertForSequenceClassification(config, pooling);
+            Function<String, String> mapper = name -> {
+                if (name.startsWith("classifier.") && !prefix.isEmpty()) {
+                    return name;
+                }
+                if (!name.startsWith(prefix)) {
+                    return null; // another head, e.g. cls.* of a pre-training checkpoint
+                }
+                String path = BertCheckpoint.canonical(name.substring(prefix.length()));
+                return !usePooler && path.startsWith("pooler.") ? null : "bert." + path;
+            };
+            Set<String> fresh = usePooler
+                    ? Set.of("classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias")
+                    : Set.of("classifier.weight", "classifier.bias");
+            check(model, source, mapper, fresh);
+            StateDictReport report = StateDictLoader.builder()
+                    .setSource(source)
+                    .setManager(manager)
+                    .optStrict(false)
+                    .optIgnore(BertCheckpoint::isBuffer)
+                    .optKeyMapper(mapper)
+                    .build()
+                    .load(model);
+            List<String> skipped = source.names().stream()
+                    .filter(n -> !BertCheckpoint.isBuffer(n) && mapper.apply(n) == null).toList();
+            if (!skipped.isEmpty()) {
+                LOG.info("{}: skipped {} tensors not used by this classifier: {}", source.location(),
+                        skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);
+            }
+            if (!report.missing().isEmpty()) {
+                model.initialize(manager, DataType.FLOAT32);
+                LOG.warn("{}: freshly initialized {} (train them before use)", source.location(), report.missing());
+            }
+            model.loadReport = report;
+            return model;
+        }
+
+        /**
+         * Everything but the head must come from the checkpoint, with the right shapes; checked
+         * before anything is loaded.
+         */
+        private static void check(
+                Module model, TensorSource source, Function<String, String> mapper, Set<String> fresh) {
+            Map<String, Shape> expected = new LinkedHashMap<>();
+            for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+                for (String local : e.getValue().directParameters().keySet()) {
+                    String path = e.getKey().isEmpty() ? local : e.getKey() + "." + local;
+                    expected.put(path, e.getValue().expectedShape(local));
+                }
+            }
+            Set<String> covered = new HashSet<>();
+            List<String> unexpected = new ArrayList<>();
+            List<StateDictReport.ShapeMismatch> mismatched = new ArrayList<>();
+            for (String name : source.names()) {
+                String path = BertCheckpoint.isBuffer(name) ? null : mapper.apply(name);
+                if (path == null) {
+                    continue;
+                }
+                Shape want = expected.get(path);
+                Shape got = source.info(name).djlShape();
+                if (want == null) {
+                    unexpected.add(name);
+                } else if (!want.equals(got)) {
+                    mismatched.add(new StateDictReport.ShapeMismatch(path, want, got));
+                } else {
+                    covered.add(path);
+                }
+            }
+            List<String> missing = new ArrayList<>();
+            for (String path : expected.keySet()) {
+                if (!covered.contains(path)) {
+                    missing.add(path);
+                }
+            }
+            if (!unexpected.isEmpty() || !mismatched.isEmpty() || !fresh.containsAll(missing)) {
+                throw new StateDictException(source.location().toString(),
+                        new StateDictReport(missing, unexpected, mismatched, 0));
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package dev.peft4j.core.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.peft4j.core.nn.DropoutMasks;
+import dev.peft4j.core.nn.Module;
+
+/**
+ * One transformer encoder layer ({@code encoder.layer.N}): children {@code attention}, {@code
+ * intermediate}, {@code output} (post-LayerNorm, as in BERT).
+ */
+public class BertLayer extends Module {
+
+    /** @param config the model's config */
+    public BertLayer(BertConfig config) {
+        registerModule("attention", new BertAttention(config));
+        registerModule("intermediate", new BertIntermediate(config));
+        registerModule("output", new BertOutput(config));
+    }
+
+    /**
+     * @param ps the parameter store
+     * @param hidden input {@code [B, T, H]}
+     * @param additiveMask see {@link BertSelfAttention#forward}; may be {@code null}
+     * @param training whether this is a training pass
+     * @param masks the dropout mask source
+     * @return {@code [B, T, H]}
+     */
+    public NDArray forward(
+            ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
+        NDArray a = ((BertAttention) child("attention")).forward(ps, hidden, additiveMask, training, masks);
+        NDArray i = ((BertIntermediate) child("intermediate")).forward(ps, a, training);
+        return ((BertOutput) child("output")).forward(ps, i, a, training, masks);
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+        return new NDList(forward(ps, inputs.get(0), mask, training, DropoutMasks.engine()));
+    }
+}

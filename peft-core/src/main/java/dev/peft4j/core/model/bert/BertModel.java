@@ -1,0 +1,264 @@
+package dev.peft4j.core.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.nn.DropoutMasks;
+import dev.peft4j.core.nn.Embedding;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.StateDictReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The BERT encoder, Hugging Face's {@code BertModel}, with its parameter names: {@code
+ * embeddings.*}, {@code encoder.layer.N.*} and, optionally, {@code pooler.dense.*}.
+ *
+ * <pre>{@code
+ * try (NDManager manager = NDManager.newBaseManager()) {
+ *     BertModel bert = BertModel.load(source, hfConfig, manager);
+ *     ParameterStore ps = new ParameterStore(manager, false);
+ *     BertModelOutput out = bert.forward(ps, inputIds, attentionMask, null, false);
+ * }
+ * }</pre>
+ *
+ * <p>Padded batches are handled by an additive attention mask (0 for real keys, the most negative
+ * finite value of the compute type for padding keys), so padding never changes the outputs at real
+ * positions. Dropout (hidden and attention) applies only when {@code training} is true, with masks
+ * from {@link #setDropoutMasks the model's mask source}: the engine's generator by default, or
+ * {@link DropoutMasks#seeded} for reproducible training.
+ *
+ * <p>Forward code looks children up by name at call time, so adapters injected with {@link
+ * #setModule} take effect immediately.
+ */
+public class BertModel extends Module {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BertModel.class);
+
+    private final BertConfig config;
+    private DropoutMasks dropoutMasks = DropoutMasks.engine();
+    private StateDictReport loadReport;
+
+    /**
+     * A model with a pooler (Hugging Face's default), parameters not yet set.
+     *
+     * @param config the shape
+     */
+    public BertModel(BertConfig config) {
+        this(config, true);
+    }
+
+    /**
+     * A model whose parameters arrive from a checkpoint or {@link #initialize} (normal with {@code
+     * initializer_range} for linear and embedding weights, zero biases, unit LayerNorm, as HF).
+     *
+     * @param config the shape
+     * @param addPoolingLayer whether to add {@code pooler.dense}
+     */
+    public BertModel(BertConfig config, boolean addPoolingLayer) {
+        this.config = Objects.requireNonNull(config, "config");
+        registerModule("embeddings", new BertEmbeddings(config));
+        registerModule("encoder", new BertEncoder(config));
+        if (addPoolingLayer) {
+            registerModule("pooler", new BertPooler(config));
+        }
+        useHfInitializers(this, config.initializerRange());
+    }
+
+    /**
+     * Loads a Hugging Face model directory: {@code config.json} and safetensors weights (single
+     * file or sharded), as {@link #load(TensorSource, HfConfig, NDManager)} describes.
+     *
+     * @param dir the model directory
+     * @param manager owner of the parameter arrays; its device is where they live
+     * @return the loaded model
+     * @throws IOException when the weights cannot be found or read
+     * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a supported
+     *     BERT
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the config
+     */
+    public static BertModel load(Path dir, NDManager manager) throws IOException {
+        HfConfig hf = HfConfig.read(dir);
+        try (TensorSource source = TensorSources.open(dir)) {
+            return load(source, hf, manager);
+        }
+    }
+
+    /**
+     * Loads a BERT checkpoint: a plain {@code BertModel}'s names, or a task model's ({@code
+     * bert.*}, whose head tensors such as {@code cls.*} and {@code classifier.*} are skipped and
+     * logged). The pooler is built when the checkpoint has one. Loading is strict otherwise;
+     * buffers ({@code embeddings.position_ids}) are ignored and TensorFlow-era {@code
+     * LayerNorm.gamma/beta} names are accepted. Weights are converted to float32.
+     *
+     * @param source the weights (the caller keeps ownership)
+     * @param hfConfig the model's {@code config.json}
+     * @param manager owner of the parameter arrays; its device is where they live
+     * @return the loaded model; {@link #loadReport()} tells what was loaded
+     * @throws dev.peft4j.core.model.ConfigException when the config is not a supported BERT
+     * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the config
+     */
+    public static BertModel load(TensorSource source, HfConfig hfConfig, NDManager manager) {
+        BertConfig config = BertConfig.from(hfConfig);
+        String prefix = BertCheckpoint.prefix(source);
+        BertModel model = new BertModel(config, source.contains(prefix + BertCheckpoint.POOLER));
+        List<String> skipped = new ArrayList<>();
+        StateDictReport report = StateDictLoader.builder()
+                .setSource(source)
+                .setManager(manager)
+                .optIgnore(BertCheckpoint::isBuffer)
+                .optKeyMapper(name -> {
+                    if (!name.startsWith(prefix)) {
+                        skipped.add(name);
+                        return null;
+                    }
+                    return BertCheckpoint.canonical(name.substring(prefix.length()));
+                })
+                .build()
+                .load(model);
+        if (!skipped.isEmpty()) {
+            LOG.info("{}: skipped {} tensors that are not part of BertModel: {}", source.location(),
+                    skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);
+        }
+        model.loadReport = report;
+        LOG.debug("loaded BERT from {}: {}", source.location(), report.summary());
+        return model;
+    }
+
+    /** @return the shape this model was built with */
+    public BertConfig config() {
+        return config;
+    }
+
+    /** @return whether the model has {@code pooler.dense} */
+    public boolean hasPooler() {
+        return children().containsKey("pooler");
+    }
+
+    /** @return what loading found, or {@code null} when the model was built in code */
+    public StateDictReport loadReport() {
+        return loadReport;
+    }
+
+    /** @return where dropout masks come from in training passes */
+    public DropoutMasks dropoutMasks() {
+        return dropoutMasks;
+    }
+
+    /**
+     * Sets where dropout masks come from in training passes, e.g. {@code
+     * DropoutMasks.seeded(42)} for a reproducible run. Inference ignores it.
+     *
+     * @param masks the mask source
+     */
+    public void setDropoutMasks(DropoutMasks masks) {
+        this.dropoutMasks = Objects.requireNonNull(masks, "masks");
+    }
+
+    /**
+     * Runs the encoder.
+     *
+     * @param ps the parameter store
+     * @param inputIds token ids {@code [B, T]} (any integer type)
+     * @param attentionMask {@code [B, T]}, 1 for real tokens and 0 for padding, or {@code null}
+     *     when nothing is padded
+     * @param tokenTypeIds segment ids {@code [B, T]}, or {@code null} for all zeros
+     * @param training whether this is a training pass (enables dropout)
+     * @return the last hidden state {@code [B, T, H]} and, with a pooler, the pooled output
+     *     {@code [B, H]}; both owned by {@code inputIds}' manager
+     */
+    public BertModelOutput forward(
+            ParameterStore ps, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+        if (attentionMask != null && !attentionMask.getShape().equals(inputIds.getShape())) {
+            throw new IllegalArgumentException("attention mask " + attentionMask.getShape()
+                    + " does not match input ids " + inputIds.getShape());
+        }
+        if (tokenTypeIds != null && !tokenTypeIds.getShape().equals(inputIds.getShape())) {
+            throw new IllegalArgumentException("token type ids " + tokenTypeIds.getShape()
+                    + " do not match input ids " + inputIds.getShape());
+        }
+        NDArray h = ((BertEmbeddings) child("embeddings")).forward(ps, inputIds, tokenTypeIds, training, dropoutMasks);
+        NDArray additive = additiveMask(attentionMask, h.getDataType());
+        NDArray last = ((BertEncoder) child("encoder")).forward(ps, h, additive, training, dropoutMasks);
+        NDArray pooled = hasPooler() ? ((BertPooler) child("pooler")).forward(ps, last, training) : null;
+        return new BertModelOutput(last, pooled);
+    }
+
+    /**
+     * Sentence embeddings as sentence-transformers computes them: the masked mean of the last
+     * hidden state (inference; not normalized).
+     *
+     * @param ps the parameter store
+     * @param inputIds token ids {@code [B, T]}
+     * @param attentionMask {@code [B, T]}, or {@code null} when nothing is padded
+     * @return {@code [B, H]}
+     */
+    public NDArray embed(ParameterStore ps, NDArray inputIds, NDArray attentionMask) {
+        return Pooling.MEAN.pool(forward(ps, inputIds, attentionMask, null, false), attentionMask);
+    }
+
+    /**
+     * Turns a {@code [B, T]} 1/0 attention mask into the additive {@code [B, 1, 1, T]} mask
+     * added to attention scores: 0 for real keys, the most negative finite value of {@code
+     * dataType} for padding (as Hugging Face does). A fully padded row then attends uniformly
+     * instead of producing NaN.
+     *
+     * @param attentionMask the 1/0 mask, or {@code null}
+     * @param dataType the compute type
+     * @return the additive mask, or {@code null} when there is no mask or no padding
+     */
+    public static NDArray additiveMask(NDArray attentionMask, DataType dataType) {
+        if (attentionMask == null) {
+            return null;
+        }
+        NDArray m = attentionMask.toType(dataType, false);
+        if (m.eq(0).any().getBoolean()) {
+            long b = m.getShape().get(0);
+            long t = m.getShape().get(1);
+            double max = dataType == DataType.FLOAT16 ? 65504.0 : dataType == DataType.FLOAT64
+                    ? Double.MAX_VALUE : Float.MAX_VALUE;
+            return m.sub(1).mul(max).reshape(b, 1, 1, t); // (mask - 1)·max: +0 or -max
+        }
+        return null;
+    }
+
+    /**
+     * Inputs {@code [input_ids, attention_mask?, token_type_ids?]}; outputs {@code
+     * [last_hidden_state, pooled_output?]}.
+     */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        BertModelOutput out = forward(ps, inputs.get(0), inputs.size() > 1 ? inputs.get(1) : null,
+                inputs.size() > 2 ? inputs.get(2) : null, training);
+        return out.pooledOutput() == null
+                ? new NDList(out.lastHiddenState())
+                : new NDList(out.lastHiddenState(), out.pooledOutput());
+    }
+
+    /** Hugging Face's {@code _init_weights}: N(0, range) for linear and embedding weights. */
+    static void useHfInitializers(Module root, double range) {
+        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
+            Module m = e.getValue();
+            if (m instanceof Linear || m instanceof Embedding) {
+                m.parameter("weight").setInitializer(new NormalInitializer((float) range));
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.peft4j.quant.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Params;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Replaces the linear layers of a module tree by 4-bit ones, like transformers' {@code
+ * replace_with_bnb_linear}.
+ *
+ * <p>Call {@link #quantizeModules} on a freshly built (unloaded) model, then load it with {@link
+ * QuantizedLoader}, which quantizes each weight as it streams in. On a model whose linear layers
+ * already hold weights, the weights are quantized at once (and the dense ones closed).
+ */
+public final class Quantizer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Quantizer.class);
+
+    private Quantizer() {}
+
+    /**
+     * Replaces every {@link Linear} not matched by {@link QuantizationConfig#isSkipped} (and whose
+     * weight is not shared with another module, such as a tied output layer) by a {@link
+     * Linear4bit} at the same path. A bias keeps its array and trainability.
+     *
+     * @param root the model
+     * @param config the quantization settings
+     * @return the paths of the replaced modules, in pre-order
+     */
+    public static List<String> quantizeModules(Module root, QuantizationConfig config) {
+        Map<String, Module> modules = root.namedModules();
+        Set<Parameter> shared = sharedParameters(modules);
+        List<String> replaced = new ArrayList<>();
+        for (Map.Entry<String, Module> e : modules.entrySet()) {
+            String path = e.getKey();
+            if (!(e.getValue() instanceof Linear linear) || path.isEmpty()) {
+                continue;
+            }
+            if (config.isSkipped(path)) {
+                LOG.debug("keeping {} in full precision (skip list)", path);
+                continue;
+            }
+            if (shared.contains(linear.parameter("weight"))) {
+                LOG.info("keeping {} in full precision: its weight is shared (tied)", path);
+                continue;
+            }
+            root.setModule(path, toLinear4bit(linear, config));
+            replaced.add(path);
+        }
+        LOG.info("replaced {} linear layers by 4-bit ones ({})", replaced.size(), config);
+        return replaced;
+    }
+
+    private static Linear4bit toLinear4bit(Linear linear, QuantizationConfig config) {
+        Parameter bias = linear.biasParameter();
+        Linear4bit q =
+                new Linear4bit(linear.inFeatures(), linear.outFeatures(), bias != null, config);
+        Parameter weight = linear.parameter("weight");
+        if (weight.isInitialized()) {
+            NDArray w = weight.getArray();
+            NDManager manager = w.getManager();
+            float[] values;
+            try (NDArray f = w.toType(DataType.FLOAT32, true)) {
+                values = f.toFloatArray();
+            }
+            String dtype = w.getDataType() == DataType.FLOAT16 ? "float16" : "float32";
+            q.setQuantized(
+                    config.quantizer(dtype).quantize(values, linear.outFeatures(), linear.inFeatures()),
+                    manager);
+            w.close();
+        }
+        if (bias != null && bias.isInitialized()) {
+            Parameter nb = q.biasParameter();
+            nb.freeze(!bias.requiresGradient());
+            Params.assign(nb, bias.getArray());
+        } else if (bias != null) {
+            q.biasParameter().freeze(!bias.requiresGradient());
+        }
+        return q;
+    }
+
+    private static Set<Parameter> sharedParameters(Map<String, Module> modules) {
+        Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Parameter> shared = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Module> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Module m : modules.values()) {
+            if (!visited.add(m)) {
+                continue;
+            }
+            for (Parameter p : m.directParameters().values()) {
+                if (!seen.add(p)) {
+                    shared.add(p);
+                }
+            }
+        }
+        return shared;
+    }
+}
