@@ -85,7 +85,7 @@ final class LoraInitializer {
                 }
             }
             layer.assign(adapter, manager.create(a, new Shape(r, in)), manager.create(b, new Shape(out, r)));
-            layer.baseLayer().setDenseWeight(w.sub(layer.deltaWeight(adapter, tmp)));
+            layer.writeBaseWeight(w.sub(layer.deltaWeight(adapter, tmp)));
         }
     }
 

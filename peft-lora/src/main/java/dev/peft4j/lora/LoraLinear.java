@@ -15,6 +15,7 @@ import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.core.nn.ReplaceableWeight;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -41,8 +42,8 @@ import java.util.Set;
  * <p>Children have PEFT's in-memory names: {@code base_layer}, {@code lora_A.<adapter>}, {@code
  * lora_B.<adapter>} (bias-free {@link Linear}s) and {@code lora_magnitude_vector.<adapter>}. One
  * adapter is active at a time; the layer is itself {@link LinearLike} (its dense weight is the
- * effective merged one), and merging writes through {@link LinearLike#setDenseWeight}, the single
- * hook a packed base implements.
+ * effective merged one), and merging writes through {@link ReplaceableWeight}, the single hook a
+ * packed base implements (re-quantizing).
  */
 public final class LoraLinear extends Module implements LinearLike, AdapterLayer {
 
@@ -320,7 +321,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
                 throw new IllegalStateException("merging adapter '" + active + "' into " + path
                         + " gives NaN or Inf weights; the layer is left unmerged");
             }
-            base.setDenseWeight(out);
+            writeBaseWeight(out);
             if (factor != null) {
                 doraFactors.put(active, factor);
             }
@@ -338,9 +339,25 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
                 if (factor != null) {
                     w = w.div(sub.create(factor, new Shape(factor.length, 1)));
                 }
-                base.setDenseWeight(w.sub(rawDelta(adapter, sub)));
+                writeBaseWeight(w.sub(rawDelta(adapter, sub)));
             }
         }
+    }
+
+    /**
+     * Writes a dense weight into the base through its {@link ReplaceableWeight} hook (a 4-bit base
+     * re-quantizes).
+     *
+     * @param dense the new weight {@code [out, in]}, left open
+     * @throws UnsupportedOperationException when the base has no such hook
+     */
+    void writeBaseWeight(NDArray dense) {
+        if (!(base instanceof ReplaceableWeight r)) {
+            throw new UnsupportedOperationException("the base layer of " + path + " ("
+                    + base.getClass().getSimpleName() + ") cannot have its weight replaced (ReplaceableWeight),"
+                    + " which merging and PiSSA need");
+        }
+        r.replaceWeight(dense);
     }
 
     /** A scratch manager on the device of the adapter's arrays. */

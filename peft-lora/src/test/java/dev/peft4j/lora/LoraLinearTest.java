@@ -6,6 +6,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.Linear4bit;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -132,6 +135,40 @@ class LoraLinearTest {
             l.unmerge();
             assertArrayEquals(new float[] {1, 0, 0, 2}, base.parameter("weight").getArray().toFloatArray(), 1e-6f);
         }
+    }
+
+    /** QLoRA: the same layer over a 4-bit base; merging re-quantizes W + s·B·A through ReplaceableWeight. */
+    @Test
+    void loraOverA4bitBase() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            QuantizationConfig cfg = QuantizationConfig.builder().setQuantType(QuantType.NF4).optDoubleQuant(true).build();
+            Linear4bit q = new Linear4bit(64, 32, true, cfg);
+            q.setQuantized(cfg.quantizer("float32").quantize(gaussian(64 * 32, 1), 32, 64), m);
+            Params.assign(q.biasParameter(), m.create(gaussian(32, 2)));
+            LoraLinear l = new LoraLinear("q", q);
+            l.addAdapter("default", new LoraLinear.Settings(4, 8, 2.0, 0, false));
+            LoraInitializer.initialize(l, "default", LoraInit.RANDOM, m, new java.util.Random(1));
+            l.setActive("default");
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray x = m.create(gaussian(3 * 64, 3), new Shape(3, 64));
+            NDArray delta = l.deltaWeight("default", m);
+            NDArray expected = q.forward(ps, x, false).add(x.matMul(delta.transpose()));
+            assertTrue(expected.sub(l.forward(ps, x, false)).abs().max().getFloat() < 1e-5);
+            float[] sum = q.denseWeight(m).add(delta).toFloatArray();
+            l.merge(true);
+            Linear4bit ref = new Linear4bit(64, 32, false, cfg);
+            ref.setQuantized(cfg.quantizer("float32").quantize(sum, 32, 64), m);
+            assertArrayEquals(ref.denseWeight(m).toFloatArray(), q.denseWeight(m).toFloatArray());
+        }
+    }
+
+    private static float[] gaussian(int n, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
     }
 
     @Test

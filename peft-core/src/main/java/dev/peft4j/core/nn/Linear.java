@@ -13,7 +13,7 @@ import ai.djl.util.PairList;
  * A full-precision linear layer with Hugging Face parameter names: {@code y = x·Wᵀ + b}, {@code
  * weight} of shape {@code [out, in]}, optional {@code bias} of shape {@code [out]}.
  */
-public class Linear extends Module implements LinearLike {
+public class Linear extends Module implements LinearLike, ReplaceableWeight {
 
     private final long inFeatures;
     private final long outFeatures;
@@ -63,21 +63,20 @@ public class Linear extends Module implements LinearLike {
     }
 
     /**
-     * Overwrites {@code weight} in place (its type and device are kept); {@code weight} itself is
-     * left to the caller.
+     * Overwrites {@code weight} in place (its type and device are kept); {@code dense} is left open
+     * and unchanged.
      *
-     * @param weight the new weight {@code [out, in]}
+     * @param dense the new weight {@code [out, in]}
      */
     @Override
-    public void setDenseWeight(NDArray weight) {
+    public void replaceWeight(NDArray dense) {
         Shape expected = new Shape(outFeatures, inFeatures);
-        if (!weight.getShape().equals(expected)) {
+        if (!dense.getShape().equals(expected)) {
             throw new IllegalArgumentException(
-                    "new weight has shape " + weight.getShape() + ", " + this + " needs " + expected);
+                    "new weight has shape " + dense.getShape() + ", " + this + " needs " + expected);
         }
         NDArray current = parameter("weight").getArray();
-        NDArray value = weight.toType(current.getDataType(), true);
-        Params.assign(parameter("weight"), value);
+        Params.assign(parameter("weight"), dense.toType(current.getDataType(), true));
     }
 
     @Override

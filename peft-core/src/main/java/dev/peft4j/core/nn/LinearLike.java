@@ -40,17 +40,4 @@ public interface LinearLike {
 
     /** @return the bias parameter, or {@code null} when the layer has none */
     Parameter biasParameter();
-
-    /**
-     * Replaces the weight with a dense value (merging an adapter into the layer, or PiSSA's
-     * residual). A packed layer implements this as requantization of {@code
-     * weight}; the default refuses.
-     *
-     * @param weight the new weight {@code [outFeatures, inFeatures]}, any floating type; not kept
-     * @throws UnsupportedOperationException when the layer's weight cannot be written
-     */
-    default void setDenseWeight(NDArray weight) {
-        throw new UnsupportedOperationException(getClass().getSimpleName()
-                + " does not support writing its weight (merging or PiSSA initialization)");
-    }
 }
