@@ -27,6 +27,8 @@ import java.util.concurrent.Callable;
             GenerateCommand.class,
             QuantizeCommand.class,
             DequantizeCommand.class,
+            TrainCommand.class,
+            EvalCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })

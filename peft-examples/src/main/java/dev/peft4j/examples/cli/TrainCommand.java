@@ -1,0 +1,203 @@
+package dev.peft4j.examples.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.data.CausalLmDataset;
+import dev.peft4j.core.data.ChatTemplate;
+import dev.peft4j.core.data.ClassificationDataset;
+import dev.peft4j.core.data.LabelSet;
+import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.model.llama.LlamaForCausalLM;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.task.CausalLanguageModel;
+import dev.peft4j.core.task.CausalLmTask;
+import dev.peft4j.core.task.ClassificationTask;
+import dev.peft4j.core.task.SequenceClassifier;
+import dev.peft4j.core.text.TextTokenizer;
+import dev.peft4j.core.train.LengthBucketBatchSampler;
+import dev.peft4j.core.train.TrainingResult;
+import dev.peft4j.lora.PeftModel;
+import dev.peft4j.quant.QuantType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code peft4j train}: fine-tunes a LoRA adapter for text classification (BERT, with a trained
+ * classifier head saved as {@code modules_to_save}) or causal language modelling (Llama family),
+ * and writes into {@code --out} the adapter in PEFT format, {@code labels.json} (classification),
+ * {@code metrics.jsonl}, {@code training-curve.png} and the trainer's checkpoints.
+ */
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Fine-tune a LoRA adapter and save it in PEFT format.",
+            "classify: M is builtin:all-minilm-l6-v2 or a BERT directory; rows have a text and a label field"
+                    + " (JSONL or CSV); the classifier head is trained too.",
+            "causal-lm: M is a Llama/Qwen2/Mistral directory; JSONL rows are {prompt, completion},"
+                    + " {messages: [{role, content}]}, {text} or pre-tokenized {input_ids[, prompt_len | labels]}."
+        })
+final class TrainCommand extends CliCommand {
+
+    @Option(names = "--model", required = true, paramLabel = "M", description = "Model id or directory.")
+    String model;
+
+    @Option(names = "--task", required = true, paramLabel = "classify|causal-lm", converter = TaskKind.Converter.class,
+            description = "What to train.")
+    TaskKind task;
+
+    @Option(names = "--train", required = true, paramLabel = "FILE", description = "Training data (.jsonl or .csv).")
+    Path trainFile;
+
+    @Option(names = "--eval", paramLabel = "FILE",
+            description = "Evaluation data, evaluated at every epoch end; the best adapter is kept in OUT/best.")
+    Path evalFile;
+
+    @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",
+            description = "classify: the field holding the text (default text).")
+    String textField;
+
+    @Option(names = "--label-field", defaultValue = "label", paramLabel = "NAME",
+            description = "classify: the field holding the label (default label).")
+    String labelField;
+
+    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "mean|cls|pooler",
+            description = "classify: the sequence vector fed to the head (default mean).")
+    String pooling;
+
+    @Option(names = "--chat-template", defaultValue = "chatml", paramLabel = "chatml|plain",
+            description = "causal-lm: the template of messages rows (default chatml).")
+    String chatTemplate;
+
+    @Mixin LoraOptions lora;
+
+    @Mixin RunOptions run;
+
+    @Option(names = "--quantize", paramLabel = "nf4|fp4", converter = Quantization.Converter.class,
+            description = "Quantize the base's linear layers to 4 bits before injecting LoRA (QLoRA).")
+    QuantType quantize;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
+    Path out;
+
+    @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
+    boolean resume;
+
+    @Option(names = "--skip-bad-rows", description = "Skip unusable rows (counted and reported) instead of failing.")
+    boolean skipBadRows;
+
+    @Override
+    int run() throws Exception {
+        run.check();
+        ModelFiles files = ModelFiles.resolve(model);
+        Map<String, Object> summary = task == TaskKind.CLASSIFY ? classify(files) : causalLm(files);
+        PrintWriter out = out();
+        out.println(new ObjectMapper().writeValueAsString(summary));
+        out.flush();
+        return 0;
+    }
+
+    private Map<String, Object> classify(ModelFiles files) throws Exception {
+        Pooling pool = Pooling.parse(pooling);
+        ClassifierModel.checkMaxLength(files, run.maxLength);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        try (NDManager manager = NDManager.newBaseManager();
+                TextTokenizer tokenizer = files.classificationTokenizer(run.maxLength)) {
+            ClassificationDataset train = ClassificationDataset.builder().setFile(trainFile).setTokenizer(tokenizer)
+                    .optTextField(textField).optLabelField(labelField).optSkipBadRows(skipBadRows).build();
+            ClassificationDataset eval = evalFile == null ? null : ClassificationDataset.builder().setFile(evalFile)
+                    .setTokenizer(tokenizer).optTextField(textField).optLabelField(labelField)
+                    .optLabels(train.labels()).optSkipBadRows(skipBadRows).build();
+            BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager);
+            quantize(base);
+            PeftModel peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
+                    run.seed, manager);
+            printInfo(peft.trainableParameters().toString());
+            printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
+                    + skipped(train.skippedRows()));
+            SequenceClassifier classifier = ClassifierModel.classifier(base);
+            TrainingResult result = AdapterRun.train(peft, ClassificationTask.trainStep(train, classifier),
+                    new LengthBucketBatchSampler(train.lengths(), run.batchSize, RunOptions.BUCKET_CHUNK, false),
+                    eval == null ? null : ClassificationTask.evaluator(eval, classifier, 2 * run.batchSize),
+                    "accuracy", true, run, out, resume, true, null);
+            peft.save(out);
+            labels(train.labels(), pool).write(out.resolve(LabelSet.FILE_NAME));
+            summary.put("task", task.cliName);
+            summary.put("train_examples", train.size());
+            summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
+            summary.put("steps", result.finalStep());
+            summary.put("final_loss", result.losses().isEmpty() ? null : result.losses().get(result.losses().lastKey()));
+            summary.putAll(result.finalMetrics());
+            summary.put("adapter", out.toString());
+        }
+        return summary;
+    }
+
+    private LabelSet labels(LabelSet labels, Pooling pool) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("task", task.cliName);
+        meta.put("text_field", textField);
+        meta.put("label_field", labelField);
+        meta.put("pooling", pool.name().toLowerCase(Locale.ROOT));
+        meta.put("max_length", Integer.toString(run.maxLength));
+        meta.put("base_model", model);
+        return labels.withMetadata(meta);
+    }
+
+    private Map<String, Object> causalLm(ModelFiles files) throws Exception {
+        ChatTemplate template = ChatTemplate.parse(chatTemplate);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        try (NDManager manager = NDManager.newBaseManager();
+                CausalLmData data = new CausalLmData(files)) {
+            CausalLmDataset train = data.load(trainFile, run.maxLength, template, skipBadRows);
+            CausalLmDataset eval = evalFile == null ? null : data.load(evalFile, run.maxLength, template, skipBadRows);
+            LlamaForCausalLM base = LlamaForCausalLM.load(files.dir(), manager);
+            quantize(base);
+            PeftModel peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
+                    manager);
+            printInfo(peft.trainableParameters().toString());
+            printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
+            CausalLanguageModel lm = CausalLmData.languageModel(base);
+            TrainingResult result = AdapterRun.train(peft, CausalLmTask.trainStep(train, lm),
+                    new LengthBucketBatchSampler(train.lengths(), run.batchSize, RunOptions.BUCKET_CHUNK, false),
+                    eval == null ? null : CausalLmTask.evaluator(eval, lm, 2 * run.batchSize),
+                    "eval_loss", false, run, out, resume, true, null);
+            peft.save(out);
+            summary.put("task", task.cliName);
+            summary.put("train_sequences", train.size());
+            summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
+            summary.put("steps", result.finalStep());
+            summary.put("final_loss", result.losses().isEmpty() ? null : result.losses().get(result.losses().lastKey()));
+            summary.putAll(result.finalMetrics());
+            summary.put("adapter", out.toString());
+        }
+        return summary;
+    }
+
+    private void quantize(Module base) {
+        if (quantize != null) {
+            List<String> paths = Quantization.apply(base, quantize);
+            printInfo("quantized " + paths.size() + " linear layers to " + quantize);
+        }
+    }
+
+    private static String skipped(int n) {
+        return n == 0 ? "" : " (" + n + " bad rows skipped)";
+    }
+
+    /** Progress lines go to stderr so that stdout holds only the JSON summary. */
+    private void printInfo(String line) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println(line);
+        err.flush();
+    }
+}
