@@ -141,7 +141,7 @@ class Peft4jCliTest {
 
     @Test
     void demoDescribesThePlan() {
-        Run r = run("demo");
+        Run r = run("demo", "--help");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("all-MiniLM-L6-v2"), r.out());
         assertTrue(r.out().contains("r=8"), r.out());

@@ -1,0 +1,79 @@
+package dev.peft4j.examples.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.peft4j.core.io.SafetensorsWriter;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.bert.BertForSequenceClassification;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Writes a merged classifier as a Hugging Face model directory: {@code config.json} (the base's,
+ * with {@code architectures}, {@code id2label}/{@code label2id} and {@code peft4j_pooling}), {@code
+ * model.safetensors} (every parameter in float32 under its Hugging Face name) and {@code
+ * tokenizer.json}. Hugging Face's {@code BertForSequenceClassification} always classifies the
+ * pooler output; a model trained with mean or CLS pooling says so in {@code peft4j_pooling}, which
+ * peft4j's loader honours ({@code optPooling}).
+ */
+final class MergedExport {
+
+    /** The weights file. */
+    static final String WEIGHTS = "model.safetensors";
+
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private MergedExport() {}
+
+    /**
+     * @param model the merged classifier (no adapter layers left)
+     * @param baseConfig the base model's {@code config.json}
+     * @param tokenizerJson the tokenizer
+     * @param dir the target directory (created)
+     * @throws IOException when writing fails
+     */
+    static void write(BertForSequenceClassification model, HfConfig baseConfig, String tokenizerJson, Path dir)
+            throws IOException {
+        Files.createDirectories(dir);
+        ObjectNode config = baseConfig.json().deepCopy();
+        ArrayNode arch = config.putArray("architectures");
+        arch.add("BertForSequenceClassification");
+        ObjectNode id2label = config.putObject("id2label");
+        ObjectNode label2id = config.putObject("label2id");
+        List<String> labels = model.labels();
+        for (int i = 0; i < labels.size(); i++) {
+            id2label.put(Integer.toString(i), labels.get(i));
+            label2id.put(labels.get(i), i);
+        }
+        config.put("peft4j_pooling", model.pooling().name().toLowerCase(Locale.ROOT));
+        Files.writeString(dir.resolve("config.json"), MAPPER.writeValueAsString(config) + "\n");
+
+        SafetensorsWriter w = SafetensorsWriter.create().metadata("format", "pt");
+        List<NDArray> converted = new ArrayList<>();
+        try {
+            for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+                NDArray a = e.getValue().getArray();
+                if (a.getDataType() != DataType.FLOAT32) {
+                    a = a.toType(DataType.FLOAT32, true);
+                    converted.add(a);
+                }
+                w.add(e.getKey(), a);
+            }
+            w.write(dir.resolve(WEIGHTS));
+        } finally {
+            converted.forEach(NDArray::close);
+        }
+        Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.peft4j.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.model.Builtins;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** {@code peft4j demo --quick} end to end: baseline, training, adapter, merged export, reload. */
+class DemoQuickTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @TempDir Path dir;
+
+    @Test
+    void quickDemoEndToEnd() throws IOException {
+        Path out = dir.resolve("demo");
+        CliRun r = CliRun.of(new DemoCommand(), "--quick", "--out", out.toString());
+        assertEquals(0, r.code(), r.err() + r.out());
+        System.out.println(r.out());
+        List<String> lines = r.out().lines().toList();
+        assertEquals("peft4j demo: all-MiniLM-L6-v2 + LoRA on Amazon Fine Food reviews (great / other)", lines.get(0));
+        assertEquals("data: 200 training and 100 test reviews, up to 128 tokens (74 truncated)", lines.get(1));
+        assertTrue(lines.get(2).startsWith("baseline (frozen mean-pooled embeddings + logistic regression): test"
+                + " accuracy 0."), lines.get(2));
+        assertEquals("trainable params: 74,498 || all params: 22,639,874 || trainable%: 0.3291", lines.get(3));
+        assertEquals("training: LoRA r=8 alpha=16 dropout=0.1 on query,value + classifier head; 1 epoch(s), batch 16,"
+                + " lr 0.001 (warmup 6%, linear decay), mean pooling", lines.get(4));
+        assertTrue(lines.get(5).startsWith("fine-tuned: test accuracy 0."), lines.get(5));
+        assertTrue(lines.get(6).startsWith("training: 13 steps in "), lines.get(6));
+
+        JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.MARKER).toFile());
+        assertEquals(200, s.get("train_examples").asInt());
+        assertEquals(100, s.get("test_examples").asInt());
+        assertEquals(13, s.get("steps").asInt());
+        double accuracy = s.get("accuracy").asDouble();
+        // the merged export, reloaded from disk, classifies exactly as the adapted model
+        assertEquals(accuracy, s.get("merged_accuracy").asDouble(), 1e-12);
+        for (String f : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
+                "adapter/labels.json", "adapter/metrics.jsonl", "adapter/training-curve.png", "merged/config.json",
+                "merged/model.safetensors", "merged/tokenizer.json", "data/train.jsonl", "data/test.jsonl")) {
+            assertTrue(Files.isRegularFile(out.resolve(f)), f);
+        }
+        JsonNode config = MAPPER.readTree(out.resolve("merged/config.json").toFile());
+        assertEquals("[\"BertForSequenceClassification\"]", config.get("architectures").toString());
+        assertEquals("{\"0\":\"great\",\"1\":\"other\"}", config.get("id2label").toString());
+        assertEquals("mean", config.get("peft4j_pooling").asText());
+
+        CliRun e = CliRun.of(new EvalCommand(), "--model", Builtins.ALL_MINILM_L6_V2, "--adapter",
+                out.resolve("adapter").toString(), "--data", out.resolve("data/test.jsonl").toString());
+        assertEquals(0, e.code(), e.err());
+        assertEquals(accuracy, MAPPER.readTree(e.out()).get("accuracy").asDouble(), 1e-12);
+    }
+
+    @Test
+    void refusesAForeignNonEmptyDirectory() throws IOException {
+        Files.writeString(dir.resolve("notes.txt"), "mine");
+        CliRun r = CliRun.of(new DemoCommand(), "--quick", "--out", dir.toString());
+        assertEquals(1, r.code());
+        assertEquals("error: --out " + dir + " is not empty and holds no earlier demo run; choose another --out",
+                r.err());
+        assertTrue(Files.exists(dir.resolve("notes.txt")));
+    }
+}
