@@ -53,8 +53,11 @@ import java.util.stream.Stream;
         })
 final class DemoCommand extends CliCommand {
 
-    /** The file in the output directory that marks it as the demo's (and may be cleared on a re-run). */
-    static final String MARKER = "demo-summary.json";
+    /** The file that marks an output directory as the demo's, whose earlier files a re-run replaces. */
+    static final String MARKER = ".peft4j-demo";
+
+    /** The run's figures, as JSON. */
+    static final String SUMMARY = "demo-summary.json";
 
     static final int QUICK_TRAIN = 200;
     static final int QUICK_TEST = 100;
@@ -145,10 +148,9 @@ final class DemoCommand extends CliCommand {
             MergedExport.write(merged, files.config(), files.requireTokenizerJson(), mergedDir);
             BertForSequenceClassification reloaded = BertForSequenceClassification.loader().setModelDir(mergedDir)
                     .setManager(manager).optPooling(pool).load();
-            ClassificationEvaluation check = ClassificationTask.evaluate(new ParameterStore(manager, false), manager,
-                    test, ClassifierModel.classifier(reloaded), EVAL_BATCH);
-            o.printf(Locale.ROOT, "merged model reloaded from %s: test accuracy %.4f%n", mergedDir,
-                    check.metrics().accuracy());
+            int agree = MergedCheck.agreement(reloaded, classifier, test, EVAL_BATCH, manager);
+            o.printf(Locale.ROOT, "merged model reloaded from %s: same prediction as the adapted model on %d of the"
+                    + " first %d test reviews%n", mergedDir, agree, MergedCheck.size(test));
 
             summary.put("quick", quick);
             summary.put("train_examples", train.size());
@@ -157,7 +159,7 @@ final class DemoCommand extends CliCommand {
             summary.put("baseline_macro_f1", baseline.macroF1());
             summary.put("accuracy", tuned.metrics().accuracy());
             summary.put("macro_f1", tuned.metrics().macroF1());
-            summary.put("merged_accuracy", check.metrics().accuracy());
+            summary.put("merged_agreement", agree);
             summary.put("trainable_parameters", peft.trainableParameters().trainable());
             summary.put("steps", result.finalStep());
             summary.put("train_seconds", trainSeconds);
@@ -169,7 +171,7 @@ final class DemoCommand extends CliCommand {
         PeakMemory.bytes().ifPresent(b -> summary.put("peak_rss_mib", b / (1024.0 * 1024.0)));
         summary.put("load_average_start", loadBefore);
         summary.put("load_average_end", loadAverage());
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve(MARKER).toFile(), summary);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve(SUMMARY).toFile(), summary);
         o.printf(Locale.ROOT, "done in %.0f s (peak RSS %s)%n", wall, summary.containsKey("peak_rss_mib")
                 ? String.format(Locale.ROOT, "%.0f MiB", (Double) summary.get("peak_rss_mib")) : "unknown");
         o.println("saved:");
@@ -178,7 +180,7 @@ final class DemoCommand extends CliCommand {
         o.println("  training log:           " + adapterDir.resolve("metrics.jsonl") + ", "
                 + adapterDir.resolve("training-curve.png"));
         o.println("  merged model (HF dir):  " + mergedDir + "  (config.json, model.safetensors, tokenizer.json)");
-        o.println("  summary:                " + out.resolve(MARKER));
+        o.println("  summary:                " + out.resolve(SUMMARY));
         o.println("evaluate the adapter again with: peft4j eval --model " + Builtins.ALL_MINILM_L6_V2 + " --adapter "
                 + adapterDir + " --data " + testFile);
         o.flush();
@@ -192,15 +194,16 @@ final class DemoCommand extends CliCommand {
             try (Stream<Path> s = Files.list(dir)) {
                 empty = s.findAny().isEmpty();
             }
-            if (!empty && !Files.isRegularFile(dir.resolve(MARKER)) && !Files.isDirectory(dir.resolve("adapter"))) {
+            if (!empty && !Files.isRegularFile(dir.resolve(MARKER))) {
                 throw new IllegalStateException("--out " + dir + " is not empty and holds no earlier demo run;"
                         + " choose another --out");
             }
-            for (String sub : List.of("adapter", "merged", "data", MARKER)) {
+            for (String sub : List.of("adapter", "merged", "data", SUMMARY)) {
                 deleteRecursively(dir.resolve(sub));
             }
         }
         Files.createDirectories(dir);
+        Files.writeString(dir.resolve(MARKER), "peft4j demo output; a re-run of the demo replaces its files\n");
     }
 
     private static void deleteRecursively(Path p) throws IOException {

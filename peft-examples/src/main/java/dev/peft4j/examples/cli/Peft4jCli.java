@@ -43,6 +43,25 @@ public final class Peft4jCli implements Callable<Integer> {
     boolean verbose;
 
     /**
+     * Sets PyTorch's intra-op thread count; read when the engine starts, so it applies to the
+     * command line's first (and only) command.
+     *
+     * @param threads threads, positive
+     */
+    @Option(
+            names = "--threads",
+            scope = ScopeType.INHERIT,
+            paramLabel = "N",
+            description = "PyTorch compute threads (default: PyTorch's choice, one per core). On a machine"
+                    + " shared with other work, 1 can be much faster for training.")
+    void setThreads(int threads) {
+        if (threads <= 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be positive, got " + threads);
+        }
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+    }
+
+    /**
      * Runs the tool and exits with its exit code.
      *
      * @param args the command line

@@ -59,7 +59,8 @@ final class TrainCommand extends CliCommand {
     Path trainFile;
 
     @Option(names = "--eval", paramLabel = "FILE",
-            description = "Evaluation data, evaluated at every epoch end; the best adapter is kept in OUT/best.")
+            description = "Evaluation data, evaluated at every epoch end (metrics.jsonl, summary); the best"
+                    + " trainable weights by accuracy (classify) or loss (causal-lm) are kept in OUT/best.")
     Path evalFile;
 
     @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",

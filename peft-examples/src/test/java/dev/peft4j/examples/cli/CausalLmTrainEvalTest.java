@@ -105,4 +105,32 @@ class CausalLmTrainEvalTest {
         assertEquals(9, m.get("tokens").asInt());
         assertEquals(1, m.get("skipped_rows").asInt());
     }
+
+    @Test
+    void qloraOverAnNf4BaseAndResumeOfAFinishedRun() throws IOException {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path train = preTokenized("q-train.jsonl", 8);
+        Path out = dir.resolve("qlora");
+        String[] args = {"--model", model.toString(), "--task", "causal-lm", "--train", train.toString(),
+            "--epochs", "1", "--batch-size", "4", "--max-length", "16", "--quantize", "nf4", "--target-modules",
+            "q_proj,k_proj,v_proj,o_proj", "--out", out.toString()};
+        CliRun t = CliRun.of(new TrainCommand(), args);
+        assertEquals(0, t.code(), t.err());
+        // 7 linear layers per decoder layer x 2 become 4-bit; lm_head stays in full precision
+        assertTrue(t.err().startsWith("quantized 14 linear layers to NF4\ntrainable params: 3,584 ||"), t.err());
+        assertEquals(2, MAPPER.readTree(t.out()).get("steps").asInt());
+
+        String[] resume = java.util.Arrays.copyOf(args, args.length + 1);
+        resume[args.length] = "--resume";
+        CliRun r = CliRun.of(new TrainCommand(), resume);
+        assertEquals(0, r.code(), r.err());
+        JsonNode again = MAPPER.readTree(r.out());
+        assertEquals(2, again.get("steps").asInt());
+        assertTrue(again.get("final_loss").isNull(), r.out()); // nothing left to run
+
+        CliRun e = CliRun.of(new EvalCommand(), "--model", model.toString(), "--adapter", out.toString(),
+                "--data", train.toString(), "--max-length", "16", "--quantize", "nf4");
+        assertEquals(0, e.code(), e.err());
+        assertEquals(8, MAPPER.readTree(e.out()).get("sequences").asInt());
+    }
 }

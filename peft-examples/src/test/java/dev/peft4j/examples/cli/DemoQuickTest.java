@@ -38,14 +38,16 @@ class DemoQuickTest {
                 + " lr 0.001 (warmup 6%, linear decay), mean pooling", lines.get(4));
         assertTrue(lines.get(5).startsWith("fine-tuned: test accuracy 0."), lines.get(5));
         assertTrue(lines.get(6).startsWith("training: 13 steps in "), lines.get(6));
+        assertTrue(lines.get(7).endsWith("merged: same prediction as the adapted model on 100 of the first 100 test"
+                + " reviews"), lines.get(7));
 
-        JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.MARKER).toFile());
+        JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.SUMMARY).toFile());
         assertEquals(200, s.get("train_examples").asInt());
         assertEquals(100, s.get("test_examples").asInt());
         assertEquals(13, s.get("steps").asInt());
         double accuracy = s.get("accuracy").asDouble();
         // the merged export, reloaded from disk, classifies exactly as the adapted model
-        assertEquals(accuracy, s.get("merged_accuracy").asDouble(), 1e-12);
+        assertEquals(100, s.get("merged_agreement").asInt());
         for (String f : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
                 "adapter/labels.json", "adapter/metrics.jsonl", "adapter/training-curve.png", "merged/config.json",
                 "merged/model.safetensors", "merged/tokenizer.json", "data/train.jsonl", "data/test.jsonl")) {
