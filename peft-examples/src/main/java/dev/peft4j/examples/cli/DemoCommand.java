@@ -110,7 +110,7 @@ final class DemoCommand extends CliCommand {
 
             BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager);
             long t = System.nanoTime();
-            ClassificationMetrics baseline = EmbeddingBaseline.run(model.bert(), train, test, EVAL_BATCH, manager);
+            ClassificationMetrics baseline = EmbeddingBaseline.run(files, train, test, EVAL_BATCH);
             o.printf(Locale.ROOT, "baseline (frozen mean-pooled embeddings + logistic regression): test accuracy"
                     + " %.4f, macro-F1 %.4f (%.0f s)%n", baseline.accuracy(), baseline.macroF1(), seconds(t));
             o.flush();

@@ -5,10 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.data.ClassificationBatch;
 import dev.peft4j.core.data.ClassificationDataset;
+import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.model.bert.BertModel;
 import dev.peft4j.core.task.ClassificationMetrics;
 import dev.peft4j.core.task.LinearProbe;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,6 +26,26 @@ final class EmbeddingBaseline {
     static final int ITERATIONS = 300;
 
     private EmbeddingBaseline() {}
+
+    /**
+     * Runs the baseline on a separate copy of the encoder, loaded into its own manager and freed
+     * afterwards, so that nothing of the baseline's inference touches the model to be fine-tuned.
+     *
+     * @param files the model files
+     * @param train training examples
+     * @param test test examples (same label set)
+     * @param batchSize texts per forward pass
+     * @return test metrics of the head
+     * @throws IOException when the weights cannot be read
+     */
+    static ClassificationMetrics run(ModelFiles files, ClassificationDataset train, ClassificationDataset test,
+            int batchSize) throws IOException {
+        try (NDManager manager = NDManager.newBaseManager();
+                TensorSource weights = files.openWeights()) {
+            BertModel encoder = BertModel.load(weights, files.config(), manager);
+            return run(encoder, train, test, batchSize, manager);
+        }
+    }
 
     /**
      * @param encoder the frozen encoder
