@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
             GenerateCommand.class,
             QuantizeCommand.class,
             DequantizeCommand.class,
+            MergeCommand.class,
             TrainCommand.class,
             EvalCommand.class,
             DemoCommand.class,
