@@ -117,6 +117,7 @@ final class DemoCommand extends CliCommand {
 
             PeftModel peft = lora.wrap(model, List.of("query", "value"), List.of("classifier"), "SEQ_CLS",
                     Builtins.ALL_MINILM_L6_V2, run.seed, manager);
+            long trainable = peft.trainableParameters().trainable();
             o.println(peft.trainableParameters());
             o.printf(Locale.ROOT, "training: LoRA r=%d alpha=%s dropout=%s on %s + classifier head; %d epoch(s),"
                     + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n", lora.r, num(lora.alpha),
@@ -160,7 +161,7 @@ final class DemoCommand extends CliCommand {
             summary.put("accuracy", tuned.metrics().accuracy());
             summary.put("macro_f1", tuned.metrics().macroF1());
             summary.put("merged_agreement", agree);
-            summary.put("trainable_parameters", peft.trainableParameters().trainable());
+            summary.put("trainable_parameters", trainable);
             summary.put("steps", result.finalStep());
             summary.put("train_seconds", trainSeconds);
             summary.put("examples_per_second", throughput.examples / trainSeconds);

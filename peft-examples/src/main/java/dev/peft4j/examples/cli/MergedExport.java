@@ -1,38 +1,25 @@
 package dev.peft4j.examples.cli;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.nn.Parameter;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.peft4j.core.io.SafetensorsWriter;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
- * Writes a merged classifier as a Hugging Face model directory: {@code config.json} (the base's,
- * with {@code architectures}, {@code id2label}/{@code label2id} and {@code peft4j_pooling}), {@code
- * model.safetensors} (every parameter in float32 under its Hugging Face name) and {@code
+ * Writes a merged classifier as a Hugging Face model directory with {@link MergedModelWriter}:
+ * {@code config.json} (the base's, with {@code architectures}, {@code id2label}/{@code label2id}
+ * and {@code peft4j_pooling}), {@code model.safetensors} (float32, Hugging Face names) and {@code
  * tokenizer.json}. Hugging Face's {@code BertForSequenceClassification} always classifies the
- * pooler output; a model trained with mean or CLS pooling says so in {@code peft4j_pooling}, which
- * peft4j's loader honours ({@code optPooling}).
+ * pooler output; a model trained with mean or CLS pooling says so in {@code peft4j_pooling}, to be
+ * passed to peft4j's loader ({@code optPooling}).
  */
 final class MergedExport {
-
-    /** The weights file. */
-    static final String WEIGHTS = "model.safetensors";
-
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private MergedExport() {}
 
@@ -57,23 +44,7 @@ final class MergedExport {
             label2id.put(labels.get(i), i);
         }
         config.put("peft4j_pooling", model.pooling().name().toLowerCase(Locale.ROOT));
-        Files.writeString(dir.resolve("config.json"), MAPPER.writeValueAsString(config) + "\n");
-
-        SafetensorsWriter w = SafetensorsWriter.create().metadata("format", "pt");
-        List<NDArray> converted = new ArrayList<>();
-        try {
-            for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-                NDArray a = e.getValue().getArray();
-                if (a.getDataType() != DataType.FLOAT32) {
-                    a = a.toType(DataType.FLOAT32, true);
-                    converted.add(a);
-                }
-                w.add(e.getKey(), a);
-            }
-            w.write(dir.resolve(WEIGHTS));
-        } finally {
-            converted.forEach(NDArray::close);
-        }
+        MergedModelWriter.write(model, config, dir);
         Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson);
     }
 }

@@ -11,7 +11,10 @@
  *       directory;
  *   <li>{@code quantize}, {@code dequantize} – bitsandbytes 4-bit checkpoints (with transformers'
  *       {@code quantization_config}) and back;
- *   <li>{@code demo} – the end-to-end fine-tuning demo.
+ *   <li>{@code train}, {@code eval} – LoRA fine-tuning for text classification or causal language
+ *       modelling from JSONL/CSV data, and evaluation of the adapter (accuracy and macro-F1, or
+ *       loss and perplexity);
+ *   <li>{@code demo} – the end-to-end fine-tuning demo on the shipped fine-food reviews.
  * </ul>
  *
  * <p>Shared pieces: {@link dev.peft4j.examples.cli.CliCommand} (errors as one {@code error:} line,

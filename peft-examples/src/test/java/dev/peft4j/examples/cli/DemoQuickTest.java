@@ -45,6 +45,7 @@ class DemoQuickTest {
         assertEquals(200, s.get("train_examples").asInt());
         assertEquals(100, s.get("test_examples").asInt());
         assertEquals(13, s.get("steps").asInt());
+        assertEquals(74_498, s.get("trainable_parameters").asInt());
         double accuracy = s.get("accuracy").asDouble();
         // the merged export, reloaded from disk, classifies exactly as the adapted model
         assertEquals(100, s.get("merged_agreement").asInt());
