@@ -13,7 +13,7 @@ import ai.djl.util.PairList;
  * A full-precision linear layer with Hugging Face parameter names: {@code y = x·Wᵀ + b}, {@code
  * weight} of shape {@code [out, in]}, optional {@code bias} of shape {@code [out]}.
  */
-public class Linear extends Module implements LinearLike {
+public class Linear extends Module implements LinearLike, ReplaceableWeight {
 
     private final long inFeatures;
     private final long outFeatures;
@@ -60,6 +60,23 @@ public class Linear extends Module implements LinearLike {
         NDArray copy = w.toType(DataType.FLOAT32, true);
         copy.attach(manager);
         return copy;
+    }
+
+    /**
+     * Overwrites {@code weight} in place (its type and device are kept); {@code dense} is left open
+     * and unchanged.
+     *
+     * @param dense the new weight {@code [out, in]}
+     */
+    @Override
+    public void replaceWeight(NDArray dense) {
+        Shape expected = new Shape(outFeatures, inFeatures);
+        if (!dense.getShape().equals(expected)) {
+            throw new IllegalArgumentException(
+                    "new weight has shape " + dense.getShape() + ", " + this + " needs " + expected);
+        }
+        NDArray current = parameter("weight").getArray();
+        Params.assign(parameter("weight"), dense.toType(current.getDataType(), true));
     }
 
     @Override

@@ -113,6 +113,18 @@ public abstract class Module extends AbstractBlock {
     }
 
     /**
+     * The shape a checkpoint stores this parameter with: the declared shape, unless the module
+     * keeps the parameter in another form (a 4-bit layer's packed weight comes from an {@code [out,
+     * in]} tensor).
+     *
+     * @param name a local parameter name
+     * @return the checkpoint shape
+     */
+    public Shape checkpointShape(String name) {
+        return expectedShape(name);
+    }
+
+    /**
      * @param name a local parameter name
      * @return the parameter
      * @throws IllegalArgumentException naming the available parameters when absent

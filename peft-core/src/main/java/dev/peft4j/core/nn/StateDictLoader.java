@@ -3,22 +3,13 @@ package dev.peft4j.core.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.io.DType;
-import dev.peft4j.core.io.TensorInfo;
 import dev.peft4j.core.io.TensorSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -72,59 +63,13 @@ public final class StateDictLoader {
      * @throws UncheckedIOException when a tensor cannot be read
      */
     public StateDictReport load(Module module) {
-        Map<String, Parameter> byPath = module.namedParametersWithAliases();
-        Map<String, Shape> expected = expectedShapes(module);
-        Map<String, String> plan = new LinkedHashMap<>(); // parameter path -> source name
-        List<String> unexpected = new ArrayList<>();
-        List<StateDictReport.ShapeMismatch> mismatched = new ArrayList<>();
-        Set<Parameter> planned = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (String name : source.names()) {
-            if (ignore.test(name)) {
-                continue;
-            }
-            String path = keyMapper.apply(name);
-            if (path == null) {
-                continue;
-            }
-            Parameter p = byPath.get(path);
-            if (p == null) {
-                unexpected.add(name);
-                continue;
-            }
-            TensorInfo info = source.info(name);
-            Shape want = expected.get(path);
-            if (!want.equals(info.djlShape())) {
-                mismatched.add(new StateDictReport.ShapeMismatch(path, want, info.djlShape()));
-                continue;
-            }
-            if (planned.add(p)) {
-                plan.put(path, name);
-            }
+        StateDictPlan plan =
+                StateDictPlan.of(module, source, keyMapper, ignore, StateDictPlan.Fit.sameShape())
+                        .check(strict, source.location().toString());
+        for (StateDictPlan.Entry e : plan.entries()) {
+            assign(e.parameter(), e.name());
         }
-        List<String> missing = new ArrayList<>();
-        for (Map.Entry<String, Parameter> e : module.namedParameters().entrySet()) {
-            if (!planned.contains(e.getValue())) {
-                missing.add(e.getKey());
-            }
-        }
-        StateDictReport report = new StateDictReport(missing, unexpected, mismatched, plan.size());
-        if (strict && !report.isClean()) {
-            throw new StateDictException(source.location().toString(), report);
-        }
-        for (Map.Entry<String, String> e : plan.entrySet()) {
-            assign(byPath.get(e.getKey()), e.getValue());
-        }
-        return report;
-    }
-
-    private static Map<String, Shape> expectedShapes(Module root) {
-        Map<String, Shape> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
-            for (String local : e.getValue().directParameters().keySet()) {
-                out.put(Module.join(e.getKey(), local), e.getValue().expectedShape(local));
-            }
-        }
-        return out;
+        return plan.report();
     }
 
     private void assign(Parameter p, String name) {

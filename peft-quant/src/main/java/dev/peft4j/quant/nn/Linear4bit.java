@@ -272,6 +272,12 @@ public class Linear4bit extends Module implements LinearLike, ReplaceableWeight 
         return directParameters().get("bias");
     }
 
+    /** @return {@code [out, in]} for {@code weight} (a checkpoint's dense form), else declared */
+    @Override
+    public Shape checkpointShape(String name) {
+        return name.equals("weight") ? new Shape(outFeatures, inFeatures) : expectedShape(name);
+    }
+
     /** @return {@code out·in} for {@code weight} (the logical count), the array size otherwise */
     @Override
     protected long parameterSize(String name) {

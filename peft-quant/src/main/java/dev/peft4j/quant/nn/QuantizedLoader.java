@@ -3,7 +3,6 @@ package dev.peft4j.quant.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.io.DType;
 import dev.peft4j.core.io.TensorInfo;
@@ -12,6 +11,7 @@ import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.nn.StateDictException;
 import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.StateDictPlan;
 import dev.peft4j.core.nn.StateDictReport;
 import dev.peft4j.quant.QuantState;
 import dev.peft4j.quant.QuantStateDict;
@@ -23,12 +23,8 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
@@ -100,79 +96,34 @@ public final class QuantizedLoader {
      *     weight holds a non-finite value
      */
     public QuantizedLoadReport load(Module module) {
-        Map<String, Parameter> byPath = module.namedParametersWithAliases();
-        Map<String, Shape> expected = new HashMap<>();
-        Map<Parameter, Linear4bit> quantWeights = new IdentityHashMap<>();
-        for (Map.Entry<String, Module> e : module.namedModules().entrySet()) {
-            Module m = e.getValue();
-            for (String local : m.directParameters().keySet()) {
-                expected.put(join(e.getKey(), local), m.expectedShape(local));
-            }
-            if (m instanceof Linear4bit q) {
-                quantWeights.put(q.parameter("weight"), q);
-                expected.put(join(e.getKey(), "weight"), new Shape(q.outFeatures(), q.inFeatures()));
-            }
-        }
         Set<String> prequantized = new HashSet<>();
         Set<String> auxiliary = new HashSet<>();
         findPrequantized(prequantized, auxiliary);
-
-        List<Step> plan = new ArrayList<>();
-        List<String> unexpected = new ArrayList<>();
-        List<StateDictReport.ShapeMismatch> mismatched = new ArrayList<>();
-        Set<Parameter> planned = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (String name : source.names()) {
-            if (ignore.test(name) || auxiliary.contains(name)) {
-                continue;
+        StateDictPlan.Fit sameShape = StateDictPlan.Fit.sameShape();
+        StateDictPlan.Fit fit = (name, info, owner, local) -> {
+            if (isQuantWeight(owner, local)) {
+                return prequantized.contains(name)
+                        || (info.dtype().isFloating() && sameShape.test(name, info, owner, local));
             }
-            String path = keyMapper.apply(name);
-            if (path == null) {
-                continue;
-            }
-            Parameter p = byPath.get(path);
-            if (p == null) {
-                unexpected.add(name);
-                continue;
-            }
-            TensorInfo info = source.info(name);
-            Shape want = expected.get(path);
-            Linear4bit layer = quantWeights.get(p);
-            Kind kind;
-            if (layer != null && prequantized.contains(name)) {
-                kind = Kind.PREQUANTIZED;
-            } else if (layer != null) {
-                if (!info.dtype().isFloating() || !want.equals(info.djlShape())) {
-                    mismatched.add(new StateDictReport.ShapeMismatch(path, want, info.djlShape()));
-                    continue;
-                }
-                kind = Kind.QUANTIZE;
-            } else {
-                if (!want.equals(info.djlShape()) || prequantized.contains(name)) {
-                    mismatched.add(new StateDictReport.ShapeMismatch(path, want, info.djlShape()));
-                    continue;
-                }
-                kind = Kind.NORMAL;
-            }
-            if (planned.add(p)) {
-                plan.add(new Step(kind, name, p, layer));
-            }
+            return !prequantized.contains(name) && sameShape.test(name, info, owner, local);
+        };
+        StateDictPlan plan = StateDictPlan.of(
+                        module, source, keyMapper, ignore.or(auxiliary::contains), fit)
+                .check(strict, source.location().toString());
+        List<Step> steps = new ArrayList<>();
+        for (StateDictPlan.Entry e : plan.entries()) {
+            Linear4bit layer = isQuantWeight(e.owner(), e.local()) ? (Linear4bit) e.owner() : null;
+            Kind kind = layer == null ? Kind.NORMAL
+                    : prequantized.contains(e.name()) ? Kind.PREQUANTIZED : Kind.QUANTIZE;
+            steps.add(new Step(kind, e.name(), e.parameter(), layer));
         }
-        List<String> missing = new ArrayList<>();
-        for (Map.Entry<String, Parameter> e : module.namedParameters().entrySet()) {
-            if (!planned.contains(e.getValue())) {
-                missing.add(e.getKey());
-            }
-        }
-        StateDictReport report = new StateDictReport(missing, unexpected, mismatched, plan.size());
-        if (strict && !report.isClean()) {
-            throw new StateDictException(source.location().toString(), report);
-        }
+        StateDictReport report = plan.report();
 
         LiveBytes live = new LiveBytes();
         int quantized = 0;
         int pre = 0;
         long largest = 0;
-        for (Step step : plan) {
+        for (Step step : steps) {
             try {
                 switch (step.kind()) {
                     case QUANTIZE -> {
@@ -299,8 +250,8 @@ public final class QuantizedLoader {
         };
     }
 
-    private static String join(String path, String name) {
-        return path.isEmpty() ? name : path + "." + name;
+    private static boolean isQuantWeight(Module owner, String local) {
+        return owner instanceof Linear4bit && local.equals("weight");
     }
 
     /** Builder of {@link QuantizedLoader}: {@code setX} required, {@code optX} optional. */
