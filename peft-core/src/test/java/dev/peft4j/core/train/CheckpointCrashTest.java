@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import ai.djl.ndarray.NDManager;
 
 import dev.peft4j.core.io.SafetensorsFile;
+import dev.peft4j.core.testing.ChildJvm;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -153,17 +154,9 @@ class CheckpointCrashTest {
         return new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     }
 
-    /** A child JVM on this JVM's class path, cheap to start (C1 only, serial GC). */
+    /** A child JVM, cheap to start (C1 only, serial GC). */
     private static Process start(Path out, Path stderr) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC", "-Xmx256m", "-Xshare:auto",
-                "-Dai.djl.offline=true", "-Dai.djl.default_engine=PyTorch",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"),
-                CrashChild.class.getName(), out.toString());
-        pb.environment().put("DJL_OFFLINE", "true");
-        pb.redirectError(stderr.toFile());
-        return pb.start();
+        return ChildJvm.start(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m"),
+                CrashChild.class, stderr, out.toString());
     }
 }
