@@ -3,6 +3,7 @@ package dev.peft4j.core.train;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
@@ -55,7 +56,7 @@ public final class Checkpoints {
 
     /** @param root the directory holding the checkpoints (created when needed) */
     public Checkpoints(Path root) {
-        this.root = root;
+        this.root = Objects.requireNonNull(root, "root");
     }
 
     /** @return the directory holding the checkpoints */
@@ -158,6 +159,9 @@ public final class Checkpoints {
      * @throws IOException when deleting fails
      */
     public void prune(int keep) throws IOException {
+        if (keep <= 0) {
+            throw new IllegalArgumentException("keep must be positive, got " + keep);
+        }
         List<Path> all = complete();
         for (int i = 0; i < all.size() - keep; i++) {
             Path dir = all.get(i);
