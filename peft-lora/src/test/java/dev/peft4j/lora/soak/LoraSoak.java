@@ -27,8 +27,8 @@ import java.util.Random;
 /**
  * A native-memory soak: LoRA (query/value, r=8) training on {@code builtin:all-minilm-l6-v2} with
  * synthetic batches (4 × 16 tokens, mean-pooled embeddings regressed onto fixed random targets),
- * sampling the resident set size every {@code every} steps after a warm-up. The slope is fitted
- * by least squares, in bytes per 100 steps.
+ * sampling the resident set size every {@code every} steps after a warm-up. The slope is the
+ * Theil–Sen estimate ({@link #slope}), in bytes per 100 steps.
  */
 public final class LoraSoak {
 
@@ -45,7 +45,7 @@ public final class LoraSoak {
                 s.append(' ').append(x[0]).append(':').append(x[1] / (1024 * 1024)).append("MB");
             }
             return String.format(java.util.Locale.ROOT,
-                    "%d steps, %.1f ms/step, RSS slope after warm-up %.3f MB per 100 steps; samples%s",
+                    "%d steps, %.1f ms/step, RSS slope after warm-up (Theil-Sen) %.3f MB per 100 steps; samples%s",
                     steps, msPerStep, slopeBytesPer100 / (1024.0 * 1024.0), s);
         }
     }
@@ -162,24 +162,28 @@ public final class LoraSoak {
         }
     }
 
-    /** Least-squares slope of bytes over steps. */
+    /**
+     * The Theil–Sen slope of bytes over steps: the median of the slopes between all pairs of
+     * samples. A leak shows as steady growth and gives its rate; a one-off step (the allocator
+     * taking another arena, then staying flat) moves only a minority of pairs, unlike a
+     * least-squares fit.
+     */
     static double slope(List<long[]> samples) {
-        int n = samples.size();
-        double mx = 0;
-        double my = 0;
-        for (long[] s : samples) {
-            mx += s[0];
-            my += s[1];
+        List<Double> slopes = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) {
+            for (int j = i + 1; j < samples.size(); j++) {
+                long dx = samples.get(j)[0] - samples.get(i)[0];
+                if (dx != 0) {
+                    slopes.add((double) (samples.get(j)[1] - samples.get(i)[1]) / dx);
+                }
+            }
         }
-        mx /= n;
-        my /= n;
-        double num = 0;
-        double den = 0;
-        for (long[] s : samples) {
-            num += (s[0] - mx) * (s[1] - my);
-            den += (s[0] - mx) * (s[0] - mx);
+        if (slopes.isEmpty()) {
+            return 0;
         }
-        return den == 0 ? 0 : num / den;
+        java.util.Collections.sort(slopes);
+        int n = slopes.size();
+        return n % 2 == 1 ? slopes.get(n / 2) : (slopes.get(n / 2 - 1) + slopes.get(n / 2)) / 2;
     }
 
     /** VmRSS in bytes from /proc (Linux); -1 elsewhere. */
