@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
             QuantizeCommand.class,
             DequantizeCommand.class,
             DemoCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Peft4jCli implements Callable<Integer> {
