@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -127,6 +128,7 @@ public final class LoraConfigJson {
      * @throws IllegalArgumentException naming the file and the field for a missing or invalid value
      */
     public static LoraConfig read(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
         JsonNode root;
         try {
@@ -147,6 +149,7 @@ public final class LoraConfigJson {
      * @throws IllegalArgumentException naming the field for a missing or invalid value
      */
     public static LoraConfig parse(String json) {
+        Objects.requireNonNull(json, "json");
         try {
             return fromJson(MAPPER.readTree(json));
         } catch (JsonProcessingException e) {
