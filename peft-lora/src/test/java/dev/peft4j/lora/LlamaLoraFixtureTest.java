@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,10 +40,6 @@ class LlamaLoraFixtureTest {
                 .logits();
     }
 
-    private static float maxAbs(NDArray a, NDArray b) {
-        return a.sub(b).abs().max().getFloat();
-    }
-
     @Test
     void llamaQvAdapter() throws Exception {
         Path dir = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
@@ -62,13 +59,13 @@ class LlamaLoraFixtureTest {
                     .optInitLoraWeights(LoraInit.RANDOM).build());
             p.setAdapter("rand");
             NDArray adapted = logits(p, ids, m);
-            assertTrue(maxAbs(base, adapted) > 1e-3, "a random adapter changes the logits");
+            assertTrue(maxAbsDiff(base, adapted) > 1e-3, "a random adapter changes the logits");
             p.merge(true);
-            float merged = maxAbs(adapted, logits(p, ids, m));
+            double merged = maxAbsDiff(adapted, logits(p, ids, m));
             assertTrue(merged < 1e-4, "merged vs unmerged: " + merged);
             Module plain = p.mergeAndUnload();
             assertEquals(names, new ArrayList<>(plain.namedParameters().keySet()), "plain model, HF names");
-            assertTrue(maxAbs(adapted, logits(plain, ids, m)) < 1e-4);
+            assertTrue(maxAbsDiff(adapted, logits(plain, ids, m)) < 1e-4);
         }
     }
 

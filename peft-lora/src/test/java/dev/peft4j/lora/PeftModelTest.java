@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -39,10 +40,6 @@ class PeftModelTest {
     private static Set<String> trainable(Module m) {
         return m.namedParameters().entrySet().stream().filter(e -> e.getValue().requiresGradient())
                 .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
-    }
-
-    private static float maxAbsDiff(NDArray a, NDArray b) {
-        return a.sub(b).abs().max().getFloat();
     }
 
     @Test

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.IOException;
 import java.util.Map;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,11 +63,4 @@ class Bnb4bitFixtureTest {
         }
     }
 
-    private static float maxAbsDiff(float[] a, float[] b) {
-        float max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
-    }
 }

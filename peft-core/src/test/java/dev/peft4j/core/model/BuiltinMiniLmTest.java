@@ -1,5 +1,6 @@
 package dev.peft4j.core.model;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -256,24 +257,6 @@ class BuiltinMiniLmTest {
             i += r.length;
         }
         return out;
-    }
-
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs((double) a[i] - b[i]));
-        }
-        return max;
-    }
-
-    private static double maxAbsDiff(double[] a, double[] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
     }
 
     /** A plain BertModel forward in DJL, straight from the Hugging Face definition. */

@@ -1,5 +1,7 @@
 package dev.peft4j.examples.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -23,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -30,11 +33,15 @@ import java.util.stream.Stream;
  * .safetensors} file into a file, a model directory into a directory holding the same weight files
  * (one {@code model.safetensors}, or the same shards and a new {@code
  * model.safetensors.index.json}) and copies of its other files ({@code config.json}, tokenizer
- * files, ...). Each output file is built from its input file alone, so memory is bounded by one
+ * files, ...); {@code config.json} can be edited on the way (it is then re-serialized by Jackson,
+ * else copied byte for byte). Each output file is built from its input file alone, so memory is bounded by one
  * file's output. A directory is built under a temporary name beside the target and renamed into
  * place at the end; a file is written atomically by {@link SafetensorsWriter}.
  */
 final class CheckpointRewriter {
+
+    /** The Hugging Face configuration file of a model directory. */
+    static final String CONFIG_FILE = "config.json";
 
     /** Rewrites the tensors of one weight file. */
     @FunctionalInterface
@@ -59,6 +66,19 @@ final class CheckpointRewriter {
      * @return the written file or directory and the number of tensors transformed
      */
     static Map.Entry<Path, Integer> rewrite(Path in, Path out, FileRewrite fn) throws IOException {
+        return rewrite(in, out, fn, UnaryOperator.identity());
+    }
+
+    /**
+     * @param in a {@code .safetensors} file or a model directory
+     * @param out as for {@link #rewrite(Path, Path, FileRewrite)}
+     * @param fn the per-file rewrite
+     * @param configEdit applied to a copy of the directory's {@code config.json} after every weight
+     *     file is rewritten; unused for a file input
+     * @return the written file or directory and the number of tensors transformed
+     */
+    static Map.Entry<Path, Integer> rewrite(Path in, Path out, FileRewrite fn, UnaryOperator<ObjectNode> configEdit)
+            throws IOException {
         if (!Files.exists(in)) {
             throw new NoSuchFileException(in.toString());
         }
@@ -92,7 +112,7 @@ final class CheckpointRewriter {
         Files.createDirectory(tmp);
         boolean done = false;
         try {
-            int n = rewriteDirectory(in, tmp, fn);
+            int n = rewriteDirectory(in, tmp, fn, configEdit);
             if (Files.isDirectory(out)) {
                 Files.delete(out);
             }
@@ -106,7 +126,8 @@ final class CheckpointRewriter {
         }
     }
 
-    private static int rewriteDirectory(Path in, Path tmp, FileRewrite fn) throws IOException {
+    private static int rewriteDirectory(Path in, Path tmp, FileRewrite fn, UnaryOperator<ObjectNode> configEdit)
+            throws IOException {
         List<Path> weightFiles = new ArrayList<>();
         int n = 0;
         try (TensorSource all = TensorSources.open(in)) {
@@ -145,12 +166,33 @@ final class CheckpointRewriter {
                 String name = f.getFileName().toString();
                 boolean weights = name.endsWith(".safetensors")
                         || name.equals(ShardedSafetensors.INDEX_FILE);
-                if (Files.isRegularFile(f) && !weights) {
+                if (Files.isRegularFile(f) && name.equals(CONFIG_FILE)) {
+                    copyConfig(f, tmp.resolve(name), configEdit);
+                } else if (Files.isRegularFile(f) && !weights) {
                     Files.copy(f, tmp.resolve(name));
                 }
             }
         }
         return n;
+    }
+
+    private static void copyConfig(Path from, Path to, UnaryOperator<ObjectNode> edit) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        JsonNode original;
+        try {
+            original = mapper.readTree(from.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(from + " is not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        if (!(original instanceof ObjectNode obj)) {
+            throw new IOException(from + " must hold a JSON object");
+        }
+        ObjectNode edited = edit.apply(obj.deepCopy());
+        if (edited.equals(original)) {
+            Files.copy(from, to);
+        } else {
+            mapper.writeValue(to.toFile(), edited);
+        }
     }
 
     private static int rewriteFile(

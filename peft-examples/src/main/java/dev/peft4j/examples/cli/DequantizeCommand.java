@@ -7,6 +7,7 @@ import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.quant.BlockwiseDequantizer;
 import dev.peft4j.quant.QuantStateDict;
 import dev.peft4j.quant.QuantizedTensor;
+import dev.peft4j.quant.nn.HfQuantizationConfig;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,7 +34,8 @@ import java.util.Set;
                     + " X.weight.quant_state.bitsandbytes__nf4/fp4) to float32 of its original"
                     + " shape; copy every other tensor unchanged.",
             "IN and OUT as for quantize: a .safetensors file and a file, or a model directory and"
-                    + " a new directory with the same weight files and copies of the other files."
+                    + " a new directory with the same weight files and copies of the other files;"
+                    + " the quantization_config of config.json is removed."
         })
 final class DequantizeCommand extends CliCommand {
 
@@ -54,7 +56,11 @@ final class DequantizeCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        Map.Entry<Path, Integer> result = CheckpointRewriter.rewrite(in, out, DequantizeCommand::dequantizeFile);
+        Map.Entry<Path, Integer> result = CheckpointRewriter.rewrite(in, out, DequantizeCommand::dequantizeFile,
+                config -> {
+                    config.remove(HfQuantizationConfig.KEY);
+                    return config;
+                });
         if (result.getValue() == 0) {
             out().printf("warning: %s holds no bitsandbytes 4-bit tensors; copied unchanged%n", in);
         }

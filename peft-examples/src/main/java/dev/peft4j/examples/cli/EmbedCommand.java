@@ -30,17 +30,17 @@ import java.util.Locale;
             "Print sentence embeddings, one JSON object per line per text:"
                     + " {\"text\": ..., \"embedding\": [...]}.",
             "M is builtin:all-minilm-l6-v2 or a Hugging Face model directory (config.json,"
-                    + " safetensors weights, tokenizer.json)."
+                    + " safetensors weights, tokenizer.json).",
+            "With --adapter, the LoRA adapter is loaded onto the model for inference."
         })
 final class EmbedCommand extends CliCommand {
-
-    /** What {@code --adapter} says until LoRA exists. */
-    static final String ADAPTER_UNSUPPORTED = "--adapter needs LoRA support, which arrives with the LoRA issue";
 
     @Option(names = "--model", required = true, paramLabel = "M", description = "Model id or directory.")
     String model;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "LoRA adapter directory (not supported yet).")
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors)"
+                    + " applied to the model.")
     Path adapter;
 
     @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean", converter = PoolingConverter.class,
@@ -63,12 +63,6 @@ final class EmbedCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        if (adapter != null) {
-            PrintWriter err = spec.commandLine().getErr();
-            err.println("error: " + ADAPTER_UNSUPPORTED);
-            err.flush();
-            return 2;
-        }
         if (batchSize <= 0 || maxLength < 0) {
             throw new IllegalArgumentException("--batch-size must be positive and --max-length not negative");
         }
@@ -76,6 +70,9 @@ final class EmbedCommand extends CliCommand {
         PrintWriter out = out();
         try (NDManager manager = NDManager.newBaseManager();
                 EncoderModel encoder = EncoderModel.load(model, maxLength, manager)) {
+            if (adapter != null) {
+                AdapterInput.load(encoder.model(), adapter, encoder.names(), manager, spec.commandLine().getErr());
+            }
             ParameterStore ps = new ParameterStore(manager, false);
             for (int start = 0; start < texts.size(); start += batchSize) {
                 List<String> batch = texts.subList(start, Math.min(texts.size(), start + batchSize));

@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A BERT encoder and its tokenizer, resolved from a command line's {@code --model}: a built-in id
@@ -22,8 +24,10 @@ import java.nio.file.Path;
  *
  * @param model the encoder, its arrays owned by the manager given to {@link #load}
  * @param tokenizer the tokenizer; closed by {@link #close()}
+ * @param names the names the model goes by (the {@code --model} value first, then the config's
+ *     {@code _name_or_path}), for adapter checks
  */
-record EncoderModel(BertModel model, TextTokenizer tokenizer) implements AutoCloseable {
+record EncoderModel(BertModel model, TextTokenizer tokenizer, List<String> names) implements AutoCloseable {
 
     /**
      * The maximum sequence length sentence-transformers uses for all-MiniLM-L6-v2; directories
@@ -49,7 +53,7 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer) implements AutoClo
             int len = length(maxLength, BUILTIN_MAX_LENGTH, model);
             TextTokenizer tok = TextTokenizer.builder().setTokenizerJson(builtin.tokenizerJson(), spec)
                     .setMaxLength(len).build();
-            return new EncoderModel(model, tok);
+            return new EncoderModel(model, tok, names(spec, hf));
         }
         Path dir = Path.of(spec);
         if (!Files.isDirectory(dir)) {
@@ -67,7 +71,20 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer) implements AutoClo
         }
         int len = length(maxLength, model.config().maxPositionEmbeddings(), model);
         TextTokenizer tok = TextTokenizer.builder().setTokenizerFile(tokenizerFile).setMaxLength(len).build();
-        return new EncoderModel(model, tok);
+        return new EncoderModel(model, tok, names(spec, hf));
+    }
+
+    /**
+     * @param spec the {@code --model} value
+     * @param hf its config
+     * @return the value, then the config's {@code _name_or_path} when present
+     */
+    static List<String> names(String spec, HfConfig hf) {
+        List<String> names = new ArrayList<>(List.of(spec));
+        if (hf.has("_name_or_path") && hf.get("_name_or_path").isTextual()) {
+            names.add(hf.getString("_name_or_path"));
+        }
+        return names;
     }
 
     private static int length(int requested, int dflt, BertModel model) {

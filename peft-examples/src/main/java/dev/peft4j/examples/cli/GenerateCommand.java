@@ -52,9 +52,6 @@ final class GenerateCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        if (!input.supported(spec.commandLine().getErr())) {
-            return ModelInput.ADAPTER_EXIT;
-        }
         GenerationConfig.Builder b = GenerationConfig.builder()
                 .setMaxNewTokens(maxNewTokens)
                 .optTemperature(temperature)
@@ -66,7 +63,7 @@ final class GenerateCommand extends CliCommand {
         GenerationConfig config = b.build();
         GenerationResult result;
         try (NDManager manager = NDManager.newBaseManager()) {
-            LlamaForCausalLM lm = input.load(manager);
+            LlamaForCausalLM lm = input.load(manager, spec.commandLine().getErr());
             result = new Generator(lm).generate(manager, input.promptIds(), config);
         }
         long[] tokens = result.tokens();

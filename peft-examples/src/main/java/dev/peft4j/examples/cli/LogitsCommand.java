@@ -25,13 +25,10 @@ final class LogitsCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        if (!input.supported(spec.commandLine().getErr())) {
-            return ModelInput.ADAPTER_EXIT;
-        }
         long[] ids = input.promptIds();
         float[] logits;
         try (NDManager manager = NDManager.newBaseManager()) {
-            LlamaForCausalLM lm = input.load(manager);
+            LlamaForCausalLM lm = input.load(manager, spec.commandLine().getErr());
             NDArray last = lm.forward(new ParameterStore(manager, false),
                     manager.create(ids, new Shape(1, ids.length)), null, null, null, false, 1).logits();
             logits = last.toType(DataType.FLOAT32, false).toFloatArray();

@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
             GenerateCommand.class,
             QuantizeCommand.class,
             DequantizeCommand.class,
+            MergeCommand.class,
             DemoCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class

@@ -7,15 +7,22 @@ import dev.peft4j.quant.BlockwiseQuantizer;
 import dev.peft4j.quant.QuantStateDict;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.QuantizedTensor;
+import dev.peft4j.quant.nn.HfQuantizationConfig;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -34,7 +41,11 @@ import java.util.regex.Pattern;
             "Quantized tensors are written as bitsandbytes does: X.weight (U8), X.weight.absmax,"
                     + " X.weight.quant_map, [X.weight.nested_absmax, X.weight.nested_quant_map,]"
                     + " X.weight.quant_state.bitsandbytes__nf4. Tensors stream one at a time;"
-                    + " memory is one weight file's quantized output plus one tensor in float32."
+                    + " memory is one weight file's quantized output plus one tensor in float32.",
+            "For a directory, config.json gets transformers' quantization_config (quant_method"
+                    + " bitsandbytes, load_in_4bit, bnb_4bit_quant_type, bnb_4bit_use_double_quant,"
+                    + " llm_int8_skip_modules = the modules left in full precision), so that"
+                    + " transformers loads OUT as a pre-quantized 4-bit model."
         })
 final class QuantizeCommand extends CliCommand {
 
@@ -80,20 +91,41 @@ final class QuantizeCommand extends CliCommand {
                             .optDtype(dtype)
                             .build());
         }
+        Set<String> kept = new TreeSet<>();
+        Set<String> quantized = new TreeSet<>();
         Map.Entry<Path, Integer> result =
                 CheckpointRewriter.rewrite(
-                        in, out, (file, all, writer) -> quantizeFile(file, writer, quantizers, skipPattern));
+                        in, out,
+                        (file, all, writer) -> quantizeFile(file, writer, quantizers, skipPattern, kept, quantized),
+                        config -> withQuantizationConfig(config, type, kept, quantized));
         out().printf(Locale.ROOT, "quantized %d tensors to %s (blocksize %d, double quant %s): %s%n",
                 result.getValue(), type.bnbName(), blocksize, !noDoubleQuant, result.getKey());
         out().flush();
         return 0;
     }
 
+    /**
+     * Adds transformers' {@code quantization_config}; its {@code llm_int8_skip_modules} lists the
+     * modules whose 2-D weights stayed in full precision, and {@code lm_head} unless it was
+     * quantized (transformers would otherwise quantize a tied head).
+     */
+    private ObjectNode withQuantizationConfig(
+            ObjectNode config, QuantType type, Set<String> kept, Set<String> quantized) {
+        List<String> skipModules = new ArrayList<>(kept);
+        if (!quantized.contains("lm_head") && !kept.contains("lm_head")) {
+            skipModules.add(0, "lm_head");
+        }
+        config.set(HfQuantizationConfig.KEY, HfQuantizationConfig.toJson(type, !noDoubleQuant, null, skipModules));
+        return config;
+    }
+
     private static int quantizeFile(
             SafetensorsFile file,
             SafetensorsWriter writer,
             Map<String, BlockwiseQuantizer> quantizers,
-            Pattern skip)
+            Pattern skip,
+            Set<String> kept,
+            Set<String> quantized)
             throws IOException {
         int n = 0;
         for (String name : file.names()) {
@@ -103,10 +135,14 @@ final class QuantizeCommand extends CliCommand {
                                 + " quantized");
             }
             TensorInfo info = file.info(name);
-            boolean quantize = info.dtype().isFloating()
+            boolean matrix = info.dtype().isFloating()
                     && info.shape().length == 2
-                    && (name.equals("weight") || name.endsWith(".weight"))
-                    && !skip.matcher(name).find();
+                    && (name.equals("weight") || name.endsWith(".weight"));
+            String module = name.substring(0, Math.max(0, name.length() - ".weight".length()));
+            boolean quantize = matrix && !skip.matcher(name).find();
+            if (matrix && !quantize) {
+                kept.add(module);
+            }
             if (!quantize) {
                 writer.add(name, info.dtype(), info.shape(), file.rawBytes(name));
                 continue;
@@ -124,6 +160,7 @@ final class QuantizeCommand extends CliCommand {
                         file.location() + ": tensor '" + name + "': " + e.getMessage(), e);
             }
             QuantStateDict.addTo(writer, name, q);
+            quantized.add(module);
             n++;
         }
         return n;

@@ -1,6 +1,22 @@
 /**
  * The {@code peft4j} command-line tool: {@link dev.peft4j.examples.cli.Peft4jCli} and its
- * subcommands ({@code inspect}, {@code logits}, {@code generate}, {@code demo}, …), each a small
- * picocli command class.
+ * subcommands, each a small picocli command class:
+ *
+ * <ul>
+ *   <li>{@code inspect} – tensors, dtypes and shapes of a checkpoint;
+ *   <li>{@code embed} – sentence embeddings from a BERT encoder, optionally with {@code --adapter};
+ *   <li>{@code logits}, {@code generate} – a causal LM's last-position logits and generated tokens,
+ *       optionally with {@code --adapter};
+ *   <li>{@code merge} – a LoRA adapter merged into its base and exported as a Hugging Face model
+ *       directory;
+ *   <li>{@code quantize}, {@code dequantize} – bitsandbytes 4-bit checkpoints (with transformers'
+ *       {@code quantization_config}) and back;
+ *   <li>{@code demo} – the end-to-end fine-tuning demo.
+ * </ul>
+ *
+ * <p>Shared pieces: {@link dev.peft4j.examples.cli.CliCommand} (errors as one {@code error:} line,
+ * exit 1), {@code EncoderModel} and {@code ModelInput} (resolving {@code --model}), {@code
+ * AdapterInput} (resolving {@code --adapter}), {@code CheckpointRewriter} and {@code
+ * MergedModelWriter} (writing checkpoints).
  */
 package dev.peft4j.examples.cli;

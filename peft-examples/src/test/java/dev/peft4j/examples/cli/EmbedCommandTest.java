@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,9 +30,9 @@ class EmbedCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Exit code and captured output of one run. */
-    private record Run(int code, String out, String err) {}
+    record Run(int code, String out, String err) {}
 
-    private static Run run(String... args) {
+    static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cmd = new CommandLine(new EmbedCommand());
@@ -42,11 +43,11 @@ class EmbedCommandTest {
     }
 
     /** The fixture's sentences and their base-model mean-pooled embeddings. */
-    private static JsonNode fixture() throws IOException {
+    static JsonNode fixture() throws IOException {
         return JSON.readTree(Fixtures.fixture("peft-minilm-qv", "expected.json").toFile()).get("sentences");
     }
 
-    private static String[] embedArgs(String model, JsonNode sentences, String... more) {
+    static String[] embedArgs(String model, JsonNode sentences, String... more) {
         List<String> args = new ArrayList<>(List.of("--model", model));
         for (JsonNode s : sentences) {
             args.add("--text");
@@ -57,22 +58,30 @@ class EmbedCommandTest {
     }
 
     private static void assertMatchesFixture(Run r, JsonNode sentences) throws IOException {
+        double max = maxError(r, sentences, "base_mean_pooled");
+        assertTrue(max < 1e-4, "differs by " + max);
+    }
+
+    /** Max abs difference between the printed embeddings and the fixture's {@code field}. */
+    static double maxError(Run r, JsonNode sentences, String field) throws IOException {
         assertEquals(0, r.code(), r.err());
+        double worst = 0;
         String[] lines = r.out().strip().split("\n");
         assertEquals(sentences.size(), lines.length, r.out());
         for (int i = 0; i < lines.length; i++) {
             JsonNode line = JSON.readTree(lines[i]);
             assertEquals(List.of("text", "embedding"), fieldNames(line));
             assertEquals(sentences.get(i).get("text").asText(), line.get("text").asText());
-            JsonNode expected = sentences.get(i).get("base_mean_pooled");
+            JsonNode expected = sentences.get(i).get(field);
             JsonNode actual = line.get("embedding");
             assertEquals(384, actual.size());
             double max = 0;
             for (int k = 0; k < 384; k++) {
                 max = Math.max(max, Math.abs(actual.get(k).asDouble() - expected.get(k).asDouble()));
             }
-            assertTrue(max < 1e-4, "sentence " + i + " differs by " + max);
+            worst = Math.max(worst, max);
         }
+        return worst;
     }
 
     private static List<String> fieldNames(JsonNode n) {
@@ -122,11 +131,24 @@ class EmbedCommandTest {
         assertMatchesFixture(run(embedArgs(dir.toString(), sentences)), sentences);
     }
 
+    /** Python PEFT's adapter on the builtin reproduces the fixture's adapted embeddings. */
     @Test
-    void adapterIsRejectedUntilLoraArrives() {
+    void peftAdapterReproducesAdaptedEmbeddings() throws IOException {
+        JsonNode sentences = fixture();
+        Path adapter = Fixtures.fixture("peft-minilm-qv");
+        Run r = run(embedArgs("builtin:all-minilm-l6-v2", sentences, "--adapter", adapter.toString()));
+        assertEquals("", r.err(), "no warning: the adapter was trained on the builtin's model");
+        double max = maxError(r, sentences, "mean_pooled");
+        System.out.printf(Locale.ROOT, "embed --adapter peft-minilm-qv: max abs error %.2e%n", max);
+        assertTrue(max < 1e-4, "differs by " + max);
+    }
+
+    @Test
+    void adapterErrorsNameTheFile(@TempDir Path dir) {
         Run r = run("--model", "builtin:all-minilm-l6-v2", "--adapter", "some/dir", "--text", "x");
-        assertEquals(2, r.code());
-        assertEquals("error: --adapter needs LoRA support, which arrives with the LoRA issue\n", r.err());
+        assertEquals(1, r.code());
+        assertEquals("error: some/dir: --adapter must be a PEFT adapter directory (adapter_config.json,"
+                + " adapter_model.safetensors)\n", r.err());
         assertEquals("", r.out());
     }
 

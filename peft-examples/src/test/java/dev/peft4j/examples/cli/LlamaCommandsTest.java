@@ -4,7 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import dev.peft4j.lora.PeftModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -23,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
@@ -132,20 +139,95 @@ class LlamaCommandsTest {
         assertEquals(Arrays.stream(ids).mapToObj(i -> "w" + i).collect(Collectors.joining(" ")), lines[1]);
     }
 
-    @Test
-    void adapterIsRejectedWithExitCodeTwo() {
-        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        for (Callable<Integer> c : List.<Callable<Integer>>of(new LogitsCommand(), new GenerateCommand())) {
-            String[] args = c instanceof GenerateCommand
-                    ? new String[] {"--model", model.toString(), "--adapter", dir.toString(), "--ids", "1",
-                        "--max-new-tokens", "1"}
-                    : new String[] {"--model", model.toString(), "--adapter", dir.toString(), "--ids", "1"};
-            Run r = run(c, args);
-            assertEquals(2, r.code());
-            assertEquals("error: --adapter needs LoRA support, which arrives with the LoRA issue",
-                    r.err().strip());
-            assertEquals("", r.out());
+    /** The tiny Llama with a q_proj/v_proj adapter: the adapter directory and the library's outputs. */
+    private record Adapted(Path adapter, float[] lastLogits, float[] baseLogits, long[] greedy) {}
+
+    private Adapted adapted(Path model, String baseName, long[] prompt) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            LlamaForCausalLM lm = LlamaForCausalLM.load(model, m);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray ids = m.create(prompt, new Shape(1, prompt.length));
+            float[] base = lm.forward(ps, ids, null, null, null, false, 1).logits().toFloatArray();
+            PeftModel peft = PeftModel.wrap(lm, TestAdapters.qv(baseName), m);
+            TestAdapters.randomizeB(peft, 42, 0.5f, m);
+            Path adapter = TestAdapters.save(peft, dir.resolve("adapter"));
+            NDArray logits = peft.forward(ps, new NDList(ids), false).singletonOrThrow();
+            float[] last = logits.get(new NDIndex(":, -1, :")).toFloatArray();
+            long[] greedy = new Generator(lm)
+                    .generate(m, prompt, GenerationConfig.builder().setMaxNewTokens(6).build()).tokens();
+            return new Adapted(adapter, last, base, greedy);
         }
+    }
+
+    @Test
+    void adapterChangesLogitsAsTheLibraryDoes() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        long[] prompt = {1, 5, 77, 30};
+        Adapted a = adapted(model, null, prompt);
+        Run r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
+                "--ids", "1,5,77,30");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        float[] got = MAPPER.readValue(r.out(), float[].class);
+        double err = 0;
+        double change = 0;
+        for (int v = 0; v < got.length; v++) {
+            err = Math.max(err, Math.abs(got[v] - a.lastLogits()[v]));
+            change = Math.max(change, Math.abs(got[v] - a.baseLogits()[v]));
+        }
+        System.out.printf(Locale.ROOT, "logits --adapter: max abs error vs PeftModel %.2e, change vs base %.3f%n",
+                err, change);
+        assertTrue(err <= 1e-5, "differs from the library by " + err);
+        assertTrue(change > 0.05, "the adapter changes the logits by only " + change);
+    }
+
+    @Test
+    void generateWithAdapterFollowsTheAdaptedModel() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        long[] prompt = {1, 5, 77};
+        Adapted a = adapted(model, "org/tiny-llama", prompt);
+        Run r = run(new GenerateCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
+                "--ids", "1,5,77", "--max-new-tokens", "6");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(a.greedy(), MAPPER.readValue(r.out(), long[].class));
+        assertEquals("warning: adapter " + a.adapter() + " was trained on 'org/tiny-llama' but --model is '"
+                + model + "'; loading it anyway", r.err().strip());
+    }
+
+    @Test
+    void adapterThatDoesNotFitFailsNamingFileAndTensor() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path minilm = Fixtures.fixture("peft-minilm-qv");
+        Run r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", minilm.toString(), "--ids", "1");
+        assertEquals(1, r.code());
+        List<String> lines = r.err().lines().toList();
+        assertEquals(2, lines.size(), r.err());
+        assertEquals("warning: adapter " + minilm + " was trained on 'sentence-transformers/all-MiniLM-L6-v2' but"
+                + " --model is '" + model + "'; loading it anyway", lines.get(0));
+        assertTrue(lines.get(1).startsWith("error: " + minilm.resolve("adapter_config.json")
+                + ": target_modules [query, value] matched no module of LlamaForCausalLM; it has 15 linear"
+                + " modules, e.g. model.layers.0.self_attn.q_proj"), r.err());
+        assertEquals("", r.out());
+
+        Path adapter = adapted(model, "llama-bf16", new long[] {1}).adapter();
+        ObjectNode cfg = (ObjectNode) MAPPER.readTree(adapter.resolve("adapter_config.json").toFile());
+        cfg.put("r", 8);
+        MAPPER.writeValue(adapter.resolve("adapter_config.json").toFile(), cfg);
+        r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", adapter.toString(), "--ids", "1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("error: adapter weights in " + adapter.resolve("adapter_model.safetensors")
+                + " do not match: tensor base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight has shape"
+                + " (4, 32) but the model expects (8, 32)"), r.err());
+
+        Path missing = dir.resolve("missing");
+        r = run(new GenerateCommand(), "--model", model.toString(), "--adapter", missing.toString(), "--ids", "1",
+                "--max-new-tokens", "1");
+        assertEquals(1, r.code());
+        assertEquals("error: " + missing + ": --adapter must be a PEFT adapter directory (adapter_config.json,"
+                + " adapter_model.safetensors)", r.err().strip());
+        r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", dir.toString(), "--ids", "1");
+        assertEquals("error: " + dir.resolve("adapter_config.json") + ": the adapter directory has no"
+                + " adapter_config.json", r.err().strip());
     }
 
     @Test

@@ -14,6 +14,21 @@ import dev.peft4j.quant.BlockwiseQuantizer;
 import dev.peft4j.quant.QuantStateDict;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.QuantizedTensor;
+import dev.peft4j.quant.nn.HfQuantizationConfig;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.QuantizedLoadReport;
+import dev.peft4j.quant.nn.QuantizedLoader;
+import dev.peft4j.quant.nn.Quantizer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.peft4j.core.model.llama.LlamaConfig;
+import dev.peft4j.core.model.llama.LlamaForCausalLM;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,13 +84,24 @@ class QuantizeCommandTest {
                             "model-00002-of-00002.safetensors", "model.safetensors.index.json"),
                     s.map(p -> p.getFileName().toString()).sorted().toList());
         }
-        assertArrayEquals(
-                Files.readAllBytes(model.resolve("config.json")),
-                Files.readAllBytes(q4.resolve("config.json")));
+        ObjectMapper json = new ObjectMapper();
+        JsonNode original = json.readTree(model.resolve("config.json").toFile());
+        ObjectNode quantConfig = (ObjectNode) json.readTree(q4.resolve("config.json").toFile());
+        assertEquals(json.readTree("""
+                {"_load_in_4bit": true, "_load_in_8bit": false,
+                 "bnb_4bit_compute_dtype": "float32", "bnb_4bit_quant_storage": "uint8",
+                 "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": true,
+                 "llm_int8_enable_fp32_cpu_offload": false, "llm_int8_has_fp16_weight": false,
+                 "llm_int8_skip_modules": ["lm_head", "model.embed_tokens"], "llm_int8_threshold": 6.0,
+                 "load_in_4bit": true, "load_in_8bit": false, "quant_method": "bitsandbytes"}
+                """), quantConfig.remove(HfQuantizationConfig.KEY));
+        assertEquals(original, quantConfig, "config.json otherwise unchanged");
         Path dense = dir.resolve("dense");
         Run d = run("dequantize", "--in", q4.toString(), "--out", dense.toString());
         assertEquals(0, d.code(), d.err());
         assertEquals("dequantized 14 tensors to float32: " + dense + "\n", d.out());
+        assertEquals(original, json.readTree(dense.resolve("config.json").toFile()), "quantization_config removed");
+        assertQuantizedDirectoryLoads(q4, dense);
 
         BlockwiseQuantizer nf4 =
                 BlockwiseQuantizer.builder().setQuantType(QuantType.NF4).optDoubleQuant(true).build();
@@ -172,5 +198,35 @@ class QuantizeCommandTest {
         r = run("dequantize", "--in", text.toString(), "--out", dir.resolve("d").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: " + text), r.err());
+    }
+
+    /**
+     * The quantized directory loads as transformers would read it: the model from config.json, its
+     * quantization settings from quantization_config, the 4-bit tensors as they are; the logits
+     * equal those of the dequantized float32 directory.
+     */
+    private void assertQuantizedDirectoryLoads(Path q4, Path dequantized) throws IOException {
+        JsonNode config = new ObjectMapper().readTree(q4.resolve("config.json").toFile());
+        QuantizationConfig qc = HfQuantizationConfig.read(config, q4.resolve("config.json").toString());
+        assertEquals(List.of("lm_head", "model.embed_tokens"), qc.skipModules());
+        try (NDManager m = NDManager.newBaseManager(); TensorSource src = TensorSources.open(q4)) {
+            LlamaForCausalLM q = new LlamaForCausalLM(LlamaConfig.read(q4));
+            assertEquals(14, Quantizer.quantizeModules(q, qc).size());
+            QuantizedLoadReport report = QuantizedLoader.builder().setSource(src).setManager(m)
+                    .optIgnore(LlamaForCausalLM.IGNORED).build().load(q);
+            assertEquals(0, report.quantized(), "pre-quantized tensors are read, not re-quantized");
+            assertEquals(14, report.prequantized());
+            LlamaForCausalLM dense = LlamaForCausalLM.load(dequantized, m);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray ids = m.create(new long[] {1, 17, 42, 99}, new Shape(1, 4));
+            float[] want = dense.forward(ps, ids, null, null, null, false).logits().toFloatArray();
+            float[] got = q.forward(ps, ids, null, null, null, false).logits().toFloatArray();
+            double max = 0;
+            for (int i = 0; i < want.length; i++) {
+                max = Math.max(max, Math.abs(want[i] - got[i]));
+            }
+            System.out.println("quantized directory vs dequantized float32 model: max abs logit error " + max);
+            assertTrue(max < 1e-5, "max abs logit error " + max);
+        }
     }
 }

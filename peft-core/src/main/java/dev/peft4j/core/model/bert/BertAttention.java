@@ -13,7 +13,7 @@ public class BertAttention extends Module {
     /** @param config the model's config */
     public BertAttention(BertConfig config) {
         registerModule("self", new BertSelfAttention(config));
-        registerModule("output", new BertSelfOutput(config));
+        registerModule("output", new BertOutput(config, config.hiddenSize()));
     }
 
     /**
@@ -27,7 +27,7 @@ public class BertAttention extends Module {
     public NDArray forward(
             ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
         NDArray context = ((BertSelfAttention) child("self")).forward(ps, hidden, additiveMask, training, masks);
-        return ((BertSelfOutput) child("output")).forward(ps, context, hidden, training, masks);
+        return ((BertOutput) child("output")).forward(ps, context, hidden, training, masks);
     }
 
     @Override

@@ -17,7 +17,7 @@ public class BertLayer extends Module {
     public BertLayer(BertConfig config) {
         registerModule("attention", new BertAttention(config));
         registerModule("intermediate", new BertIntermediate(config));
-        registerModule("output", new BertOutput(config));
+        registerModule("output", new BertOutput(config, config.intermediateSize()));
     }
 
     /**

@@ -11,31 +11,38 @@ import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 
 /**
- * The feed-forward contraction and residual ({@code output}, Hugging Face's {@code BertOutput}
- * module): {@code LayerNorm(dropout(dense(x)) + input)}. Children {@code dense}, {@code LayerNorm}.
+ * A projection back to the hidden width with a residual: {@code LayerNorm(dropout(dense(x)) +
+ * input)}, children {@code dense} and {@code LayerNorm}. It serves both places Hugging Face has
+ * such a block: the attention block's {@code attention.output} (HF's {@code BertSelfOutput}, from
+ * the hidden width) and the feed-forward block's {@code output} (HF's {@code BertOutput}, from the
+ * intermediate width).
  */
 public class BertOutput extends Module {
 
     private final float dropout;
 
-    /** @param config the model's config */
-    public BertOutput(BertConfig config) {
+    /**
+     * @param config the model's config
+     * @param inFeatures the width of {@code x}: the hidden size after attention, the intermediate
+     *     size after the feed-forward expansion
+     */
+    public BertOutput(BertConfig config, long inFeatures) {
         this.dropout = (float) config.hiddenDropoutProb();
-        registerModule("dense", new Linear(config.intermediateSize(), config.hiddenSize(), true));
+        registerModule("dense", new Linear(inFeatures, config.hiddenSize(), true));
         registerModule("LayerNorm", new LayerNorm(config.hiddenSize(), (float) config.layerNormEps()));
     }
 
     /**
      * @param ps the parameter store
-     * @param intermediate the expanded activations {@code [B, T, intermediate]}
+     * @param x the activations to project {@code [B, T, inFeatures]}
      * @param input the residual {@code [B, T, H]}
      * @param training whether this is a training pass
      * @param masks the dropout mask source
      * @return {@code [B, T, H]}
      */
     public NDArray forward(
-            ParameterStore ps, NDArray intermediate, NDArray input, boolean training, DropoutMasks masks) {
-        NDArray h = ((LinearLike) child("dense")).forward(ps, intermediate, training);
+            ParameterStore ps, NDArray x, NDArray input, boolean training, DropoutMasks masks) {
+        NDArray h = ((LinearLike) child("dense")).forward(ps, x, training);
         h = DropoutMasks.dropout(h, dropout, training, masks);
         return ((LayerNorm) child("LayerNorm")).forward(ps, h.add(input), training);
     }

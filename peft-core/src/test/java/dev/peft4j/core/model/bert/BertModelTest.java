@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -104,7 +105,7 @@ class BertModelTest {
             float[] unmasked = model.forward(ps, batch, null, null, false).lastHiddenState().toFloatArray();
             float[] shortUnmasked = new float[3 * 8];
             System.arraycopy(unmasked, 5 * 8, shortUnmasked, 0, 3 * 8);
-            assertTrue(maxAbs(alone, shortUnmasked) > 1e-2, "without the mask padding must leak in");
+            assertTrue(maxAbsDiff(alone, shortUnmasked) > 1e-2, "without the mask padding must leak in");
         }
     }
 
@@ -136,8 +137,8 @@ class BertModelTest {
             assertArrayEquals(eval1, eval2, "inference ignores dropout");
             float[] train1 = model.forward(ps, x, null, null, true).lastHiddenState().toFloatArray();
             float[] train2 = model.forward(ps, x, null, null, true).lastHiddenState().toFloatArray();
-            assertTrue(maxAbs(eval1, train1) > 1e-3, "training applies dropout");
-            assertTrue(maxAbs(train1, train2) > 1e-3, "masks advance between calls");
+            assertTrue(maxAbsDiff(eval1, train1) > 1e-3, "training applies dropout");
+            assertTrue(maxAbsDiff(train1, train2) > 1e-3, "masks advance between calls");
             model.setDropoutMasks(DropoutMasks.seeded(42));
             float[] again = model.forward(ps, x, null, null, true).lastHiddenState().toFloatArray();
             assertArrayEquals(train1, again, "same seed, same masks");
@@ -203,7 +204,7 @@ class BertModelTest {
             zero.parameter("weight").getArray().muli(0);
             model.setModule("encoder.layer.0.attention.self.value", zero);
             float[] after = model.forward(ps, ids(m, LONG), null, null, false).lastHiddenState().toFloatArray();
-            assertTrue(maxAbs(before, after) > 1e-2);
+            assertTrue(maxAbsDiff(before, after) > 1e-2);
         }
     }
 
@@ -353,15 +354,6 @@ class BertModelTest {
         double[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
-    }
-
-    static double maxAbs(float[] a, float[] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
     }
 
     static void assertClose(double[] expected, float[] actual, double tol) {

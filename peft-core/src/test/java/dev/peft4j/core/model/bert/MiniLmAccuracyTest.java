@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,11 +110,11 @@ class MiniLmAccuracyTest {
                         scope.create(types), false);
                 float[][] hidden = rows(out.lastHiddenState(), 0, t.length());
                 alone.add(hidden);
-                hiddenErr = Math.max(hiddenErr, maxAbs(hidden, ref.lastHiddenState()[0]));
-                pooledErr = Math.max(pooledErr, maxAbs(out.pooledOutput().toFloatArray(), ref.poolerOutput()[0]));
+                hiddenErr = Math.max(hiddenErr, maxAbsDiff(hidden, ref.lastHiddenState()[0]));
+                pooledErr = Math.max(pooledErr, maxAbsDiff(out.pooledOutput().toFloatArray(), ref.poolerOutput()[0]));
                 double[] refMean = OnnxReference.meanPool(ref.lastHiddenState(), mask)[0];
                 float[] mean = model.embed(ps, scope.create(ids), scope.create(mask)).toFloatArray();
-                meanErr = Math.max(meanErr, maxAbs(mean, refMean));
+                meanErr = Math.max(meanErr, maxAbsDiff(mean, refMean));
             }
 
             OnnxReference.Outputs ref = onnx.run(batch.ids(), batch.attentionMask(), batch.typeIds());
@@ -125,11 +126,11 @@ class MiniLmAccuracyTest {
             for (int i = 0; i < SENTENCES.size(); i++) {
                 float[][] hidden = rows(out.lastHiddenState(), i, lengths[i]);
                 float[][] refHidden = java.util.Arrays.copyOf(ref.lastHiddenState()[i], lengths[i]);
-                hiddenErr = Math.max(hiddenErr, maxAbs(hidden, refHidden));
-                batchVsAlone = Math.max(batchVsAlone, maxAbs(hidden, alone.get(i)));
-                meanErr = Math.max(meanErr, maxAbs(java.util.Arrays.copyOfRange(means, i * 384, (i + 1) * 384),
+                hiddenErr = Math.max(hiddenErr, maxAbsDiff(hidden, refHidden));
+                batchVsAlone = Math.max(batchVsAlone, maxAbsDiff(hidden, alone.get(i)));
+                meanErr = Math.max(meanErr, maxAbsDiff(java.util.Arrays.copyOfRange(means, i * 384, (i + 1) * 384),
                         refMeans[i]));
-                pooledErr = Math.max(pooledErr, maxAbs(java.util.Arrays.copyOfRange(pooled, i * 384, (i + 1) * 384),
+                pooledErr = Math.max(pooledErr, maxAbsDiff(java.util.Arrays.copyOfRange(pooled, i * 384, (i + 1) * 384),
                         ref.poolerOutput()[i]));
             }
         }
@@ -155,7 +156,7 @@ class MiniLmAccuracyTest {
             try (NDManager scope = manager.newSubManager()) {
                 NDArray x = scope.create(new long[][] {ids});
                 float[] e = model.embed(ps, x, scope.ones(x.getShape())).toFloatArray();
-                err = Math.max(err, maxAbs(e, expected));
+                err = Math.max(err, maxAbsDiff(e, expected));
             }
         }
         System.out.printf(Locale.ROOT, "MiniLM vs expected.json base_mean_pooled (%d sentences): %.2e%n",
@@ -171,30 +172,4 @@ class MiniLmAccuracyTest {
         return out;
     }
 
-    private static double maxAbs(float[][] a, float[][] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, maxAbs(a[i], b[i]));
-        }
-        return max;
-    }
-
-    private static double maxAbs(float[] a, float[] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs((double) a[i] - b[i]));
-        }
-        return max;
-    }
-
-    private static double maxAbs(float[] a, double[] b) {
-        assertEquals(a.length, b.length);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
-    }
 }

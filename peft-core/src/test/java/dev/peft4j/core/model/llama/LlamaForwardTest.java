@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,9 +55,9 @@ class LlamaForwardTest {
             float[] first = lm.forward(ps, m.create(prefill, new Shape(1, 4)), null, null, cache, false)
                     .logits().toFloatArray();
             assertEquals(4, cache.length());
-            float worst = 0;
+            double worst = 0;
             for (int t = 0; t < 4; t++) {
-                worst = Math.max(worst, LlamaTestSupport.maxAbsDiff(row(full, t), row(first, t)));
+                worst = Math.max(worst, maxAbsDiff(row(full, t), row(first, t)));
             }
             int owned = LlamaTestSupport.resourceCount(m);
             for (int t = 4; t < SEQ.length; t++) {
@@ -66,7 +67,7 @@ class LlamaForwardTest {
                     LlamaOutput out = lm.forward(ps, step.create(new long[] {SEQ[t]}, new Shape(1, 1)),
                             null, null, cache, false);
                     assertEquals(new Shape(1, 1, 64), out.logits().getShape());
-                    worst = Math.max(worst, LlamaTestSupport.maxAbsDiff(row(full, t), out.logits().toFloatArray()));
+                    worst = Math.max(worst, maxAbsDiff(row(full, t), out.logits().toFloatArray()));
                 }
             }
             assertEquals(SEQ.length, cache.length());
@@ -93,13 +94,13 @@ class LlamaForwardTest {
                 java.util.Arrays.fill(mask, off, off + b.length, 1);
                 float[] got = lm.forward(ps, m.create(ids, new Shape(2, a.length)),
                         m.create(mask, new Shape(2, a.length)), null, null, false).logits().toFloatArray();
-                float worst = 0;
+                double worst = 0;
                 for (int t = 0; t < a.length; t++) {
-                    worst = Math.max(worst, LlamaTestSupport.maxAbsDiff(row(aAlone, t), row(got, t)));
+                    worst = Math.max(worst, maxAbsDiff(row(aAlone, t), row(got, t)));
                 }
                 for (int t = 0; t < b.length; t++) {
                     int at = a.length + (left ? pad : 0) + t;
-                    worst = Math.max(worst, LlamaTestSupport.maxAbsDiff(row(bAlone, t), row(got, at)));
+                    worst = Math.max(worst, maxAbsDiff(row(bAlone, t), row(got, at)));
                 }
                 for (float v : got) {
                     assertTrue(Float.isFinite(v), "padding positions must not produce NaN");
@@ -121,7 +122,7 @@ class LlamaForwardTest {
             float[] got = lm.forward(ps, m.create(new long[] {next}, new Shape(1, 1)),
                     m.create(new long[] {0, 0, 1, 1, 1, 1}, new Shape(1, 6)), null, cache, false)
                     .logits().toFloatArray();
-            assertTrue(LlamaTestSupport.maxAbsDiff(want, got) <= 1e-5);
+            assertTrue(maxAbsDiff(want, got) <= 1e-5);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lm.forward(ps,
                     m.create(new long[] {next}, new Shape(1, 1)), m.create(new long[] {1}, new Shape(1, 1)),
                     null, cache, false));
@@ -140,12 +141,12 @@ class LlamaForwardTest {
             assertEquals(new Shape(1, 2, 64), out.logits().getShape());
             assertEquals(new Shape(1, SEQ.length, 32), out.hiddenStates().getShape());
             float[] last2 = out.logits().toFloatArray();
-            assertTrue(LlamaTestSupport.maxAbsDiff(row(full, SEQ.length - 1), row(last2, 1)) <= 1e-6);
+            assertTrue(maxAbsDiff(row(full, SEQ.length - 1), row(last2, 1)) <= 1e-6);
             // RoPE encodes relative positions: a uniform shift changes nothing, a permutation does.
             float[] shifted = lm.forward(ps, ids, null, pos.add(5), null, false).logits().toFloatArray();
-            assertTrue(LlamaTestSupport.maxAbsDiff(full, shifted) <= 1e-4);
+            assertTrue(maxAbsDiff(full, shifted) <= 1e-4);
             float[] spread = lm.forward(ps, ids, null, pos.mul(3), null, false).logits().toFloatArray();
-            assertTrue(LlamaTestSupport.maxAbsDiff(full, spread) > 1e-3);
+            assertTrue(maxAbsDiff(full, spread) > 1e-3);
         }
     }
 
@@ -156,7 +157,7 @@ class LlamaForwardTest {
             NDArray mask = m.ones(new Shape(1, SEQ.length)).toType(ai.djl.ndarray.types.DataType.INT64, false);
             NDList out = lm.forward(ps, new NDList(ids, mask), false);
             assertEquals(new Shape(1, SEQ.length, 64), out.singletonOrThrow().getShape());
-            assertTrue(LlamaTestSupport.maxAbsDiff(logits(m, SEQ), out.singletonOrThrow().toFloatArray()) <= 1e-6);
+            assertTrue(maxAbsDiff(logits(m, SEQ), out.singletonOrThrow().toFloatArray()) <= 1e-6);
             NDArray noMask = lm.forward(ps, new NDList(ids), false).singletonOrThrow();
             assertTrue(noMask.allClose(out.singletonOrThrow(), 1e-6, 1e-6, false));
             assertEquals(new Shape(1, SEQ.length, 64), lm.getOutputShapes(new Shape[] {new Shape(1, SEQ.length)})[0]);

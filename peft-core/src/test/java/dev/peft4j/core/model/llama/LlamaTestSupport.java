@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 
+import static dev.peft4j.core.testing.ArrayDiff.maxAbsDiff;
+
 /** Fixture lookup and small models for the Llama tests. */
 final class LlamaTestSupport {
 
@@ -75,14 +77,4 @@ final class LlamaTestSupport {
         }
     }
 
-    static float maxAbsDiff(float[] a, float[] b) {
-        if (a.length != b.length) {
-            throw new AssertionError("lengths differ: " + a.length + " vs " + b.length);
-        }
-        float m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
-    }
 }

@@ -1,0 +1,212 @@
+package dev.peft4j.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.peft4j.core.io.DType;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.BuiltinModel;
+import dev.peft4j.core.model.Builtins;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.llama.LlamaForCausalLM;
+import dev.peft4j.core.testing.Fixtures;
+import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.lora.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * {@code peft4j merge}: the exported directory loads as a plain model whose outputs equal base +
+ * adapter (tiny Llama via {@code logits}, MiniLM with Python PEFT's adapter via {@code embed}, a
+ * MiniLM classifier via {@link BertForSequenceClassification}'s loader); errors leave no output.
+ */
+class MergeCommandTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir Path dir;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = new CommandLine(new Peft4jCli());
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int code = cmd.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static List<String> files(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static double maxDiff(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
+    private Path llamaAdapter(Path model) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            PeftModel peft = PeftModel.wrap(LlamaForCausalLM.load(model, m), TestAdapters.qv(null), m);
+            TestAdapters.randomizeB(peft, 7, 0.5f, m);
+            return TestAdapters.save(peft, dir.resolve("llama-adapter"));
+        }
+    }
+
+    @Test
+    void llamaMergeLoadsBackWithTheAdaptedLogits() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path adapter = llamaAdapter(model);
+        Path out = dir.resolve("merged");
+        Run r = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("merged " + adapter + " into " + model + ": " + out + " (21 tensors, float32)\n", r.out());
+        assertEquals(List.of("config.json", "model.safetensors"), files(out));
+        ObjectNode expectedConfig = HfConfig.read(model).json().put("torch_dtype", "float32");
+        assertEquals(expectedConfig, JSON.readTree(out.resolve("config.json").toFile()));
+        try (TensorSource base = TensorSources.open(model); TensorSource merged = TensorSources.open(out)) {
+            assertEquals(base.names().stream().sorted().toList(), merged.names().stream().sorted().toList());
+            for (String n : merged.names()) {
+                assertEquals(DType.BF16, base.info(n).dtype(), n);
+                assertEquals(DType.F32, merged.info(n).dtype(), n);
+            }
+        }
+
+        String ids = "1,5,77,30,2";
+        Run adapted = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
+        Run base = run("logits", "--model", model.toString(), "--ids", ids);
+        assertEquals(0, plain.code(), plain.err());
+        float[] want = JSON.readValue(adapted.out(), float[].class);
+        double err = maxDiff(want, JSON.readValue(plain.out(), float[].class));
+        double change = maxDiff(want, JSON.readValue(base.out(), float[].class));
+        System.out.printf(Locale.ROOT, "merge llama-bf16: max abs logit error %.2e (adapter changes logits by %.3f)%n",
+                err, change);
+        assertTrue(err <= 1e-4, "merged logits differ by " + err);
+        assertTrue(change > 0.05, "the adapter changes the logits by only " + change);
+    }
+
+    @Test
+    void errorsLeaveNoOutput() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path full = Files.createDirectory(dir.resolve("full"));
+        Files.writeString(full.resolve("x"), "x");
+        Path minilm = Fixtures.fixture("peft-minilm-qv");
+        Run r = run("merge", "--model", model.toString(), "--adapter", minilm.toString(), "--out", full.toString());
+        assertEquals(1, r.code());
+        assertEquals("error: " + full + ": the output directory exists and is not empty\n", r.err());
+
+        Path out = dir.resolve("out");
+        r = run("merge", "--model", model.toString(), "--adapter", minilm.toString(), "--out", out.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().lines().reduce((a, b) -> b).orElseThrow().startsWith("error: "
+                + minilm.resolve("adapter_config.json") + ": target_modules [query, value] matched no module of"
+                + " LlamaForCausalLM"), r.err());
+        assertFalse(Files.exists(out));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "temporary directory removed");
+        }
+
+        Path q4 = dir.resolve("q4");
+        assertEquals(0, run("quantize", "--in", model.toString(), "--out", q4.toString()).code());
+        r = run("merge", "--model", q4.toString(), "--adapter", minilm.toString(), "--out", out.toString());
+        assertEquals(1, r.code());
+        assertEquals("error: " + q4.resolve("config.json") + ": the model is quantized (quantization_config);"
+                + " merging needs a full-precision base (run peft4j dequantize first)\n", r.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void miniLmMergeReproducesPythonPeftEmbeddings() throws Exception {
+        JsonNode sentences = EmbedCommandTest.fixture();
+        Path adapter = Fixtures.fixture("peft-minilm-qv");
+        Path out = dir.resolve("minilm-merged");
+        Run r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        assertEquals(List.of("config.json", "model.safetensors", "tokenizer.json"), files(out));
+        BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
+        assertEquals(builtin.config(), JSON.readTree(out.resolve("config.json").toFile()));
+        assertEquals(builtin.tokenizerJson(), Files.readString(out.resolve("tokenizer.json")));
+
+        EmbedCommandTest.Run e = EmbedCommandTest.run(EmbedCommandTest.embedArgs(out.toString(), sentences));
+        double err = EmbedCommandTest.maxError(e, sentences, "mean_pooled");
+        System.out.printf(Locale.ROOT, "merge peft-minilm-qv: embed --model OUT max abs error %.2e%n", err);
+        assertTrue(err <= 1e-4, "merged embeddings differ by " + err);
+    }
+
+    @Test
+    void classifierAdapterExportsBertForSequenceClassification() throws Exception {
+        long[][] ids = {{101, 2023, 5572, 2003, 6919, 1012, 102}};
+        Path adapter = dir.resolve("cls-adapter");
+        BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
+        float[] want;
+        try (NDManager m = NDManager.newBaseManager(); TensorSource weights = builtin.openWeights()) {
+            BertForSequenceClassification cls = BertForSequenceClassification.loader()
+                    .setCheckpoint(weights, HfConfig.of(builtin.config(), builtin.id())).setManager(m)
+                    .optLabels(List.of("great", "other", "meh")).load();
+            PeftModel peft = PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value")
+                    .optR(4).optLoraAlpha(8).optTaskType("SEQ_CLS").build(), m);
+            TestAdapters.randomizeB(peft, 3, 0.2f, m);
+            peft.save(adapter);
+            Files.writeString(adapter.resolve("labels.json"), "{\"labels\": [\"great\", \"other\", \"meh\"]}");
+            NDArray x = m.create(ids);
+            want = cls.forward(new ParameterStore(m, false), x, m.ones(x.getShape()), null, false).toFloatArray();
+        }
+        Path out = dir.resolve("cls-merged");
+        Run r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
+        assertEquals(JSON.readTree("[\"BertForSequenceClassification\"]"), config.get("architectures"));
+        assertEquals(JSON.readTree("{\"0\": \"great\", \"1\": \"other\", \"2\": \"meh\"}"), config.get("id2label"));
+        assertEquals(JSON.readTree("{\"great\": 0, \"other\": 1, \"meh\": 2}"), config.get("label2id"));
+        try (TensorSource merged = TensorSources.open(out)) {
+            assertTrue(merged.names().stream().allMatch(n -> n.startsWith("bert.") || n.startsWith("classifier.")),
+                    merged.names().toString());
+            assertTrue(merged.contains("bert.pooler.dense.weight"));
+            assertEquals(List.of(3L, 384L), List.of(merged.info("classifier.weight").shape()[0],
+                    merged.info("classifier.weight").shape()[1]));
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            BertForSequenceClassification back = BertForSequenceClassification.loader().setModelDir(out)
+                    .setManager(m).load();
+            assertEquals(List.of(), back.newlyInitialized());
+            assertEquals(List.of("great", "other", "meh"), back.labels());
+            NDArray x = m.create(ids);
+            float[] got = back.forward(new ParameterStore(m, false), x, m.ones(x.getShape()), null, false)
+                    .toFloatArray();
+            double err = maxDiff(want, got);
+            System.out.printf(Locale.ROOT, "merge SEQ_CLS MiniLM: max abs logit error %.2e%n", err);
+            assertTrue(err <= 1e-4, "classifier logits differ by " + err);
+        }
+    }
+}
