@@ -154,9 +154,10 @@ class CheckpointCrashTest {
         return new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     }
 
-    /** A child JVM, cheap to start (C1 only, serial GC). */
+    /** A child JVM, cheap to start (C1 only, serial GC) and with one PyTorch thread. */
     private static Process start(Path out, Path stderr) throws IOException {
-        return ChildJvm.start(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m"),
+        return ChildJvm.start(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
+                "-Dai.djl.pytorch.num_threads=1"),
                 CrashChild.class, stderr, out.toString());
     }
 }

@@ -66,7 +66,9 @@ public final class LoraSoak {
 
     /**
      * Runs a soak in a child JVM whose heap is fixed and pre-touched (so heap growth does not
-     * show up as resident memory growth), and returns its {@code SOAK} line.
+     * show up as resident memory growth), and returns its {@code SOAK} line. The child uses one
+     * PyTorch thread: on a shared, busy machine two OpenMP threads spin at every operation's
+     * barrier and a step took 1.2 s instead of 55 ms.
      *
      * @param steps optimizer steps
      * @param warmup steps before the first sample
@@ -78,7 +80,8 @@ public final class LoraSoak {
     public static String[] runInChild(int steps, int warmup, int every, Path dir) throws Exception {
         Path err = dir.resolve("soak.err");
         Process p = dev.peft4j.core.testing.ChildJvm.start(
-                List.of("-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"), LoraSoak.class, err,
+                List.of("-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
+                        "-Dai.djl.pytorch.num_threads=1"), LoraSoak.class, err,
                 Integer.toString(steps), Integer.toString(warmup), Integer.toString(every),
                 dir.resolve("out").toString());
         String line = null;
