@@ -309,6 +309,7 @@ public final class LoraConfig {
          * @return this
          */
         public Builder setTargetModules(String... names) {
+            Objects.requireNonNull(names, "names");
             return setTargetModules(TargetModules.of(names));
         }
 

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -127,6 +128,7 @@ public final class LoraConfigJson {
      * @throws IllegalArgumentException naming the file and the field for a missing or invalid value
      */
     public static LoraConfig read(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
         JsonNode root;
         try {
@@ -147,6 +149,7 @@ public final class LoraConfigJson {
      * @throws IllegalArgumentException naming the field for a missing or invalid value
      */
     public static LoraConfig parse(String json) {
+        Objects.requireNonNull(json, "json");
         try {
             return fromJson(MAPPER.readTree(json));
         } catch (JsonProcessingException e) {
@@ -190,9 +193,9 @@ public final class LoraConfigJson {
             JsonNode n = obj.get("layers_to_transform");
             List<Integer> layers = new ArrayList<>();
             if (n.isArray()) {
-                n.forEach(x -> layers.add(x.asInt()));
-            } else if (n.isIntegralNumber()) {
-                layers.add(n.asInt());
+                n.forEach(x -> layers.add(intValue("layers_to_transform element", x)));
+            } else if (n.isNumber()) {
+                layers.add(intValue("layers_to_transform", n));
             } else {
                 throw new IllegalArgumentException("layers_to_transform must be an integer or a list, got " + n);
             }
@@ -217,12 +220,12 @@ public final class LoraConfigJson {
         b.optInferenceMode(bool(obj, "inference_mode"));
         if (obj.hasNonNull("rank_pattern")) {
             Map<String, Integer> m = new LinkedHashMap<>();
-            fields(obj.get("rank_pattern")).forEach((k, v) -> m.put(k, v.asInt()));
+            fields(obj.get("rank_pattern")).forEach((k, v) -> m.put(k, intValue("rank_pattern['" + k + "']", v)));
             b.optRankPattern(m);
         }
         if (obj.hasNonNull("alpha_pattern")) {
             Map<String, Double> m = new LinkedHashMap<>();
-            fields(obj.get("alpha_pattern")).forEach((k, v) -> m.put(k, v.asDouble()));
+            fields(obj.get("alpha_pattern")).forEach((k, v) -> m.put(k, doubleValue("alpha_pattern['" + k + "']", v)));
             b.optAlphaPattern(m);
         }
         if (obj.hasNonNull("task_type")) {
@@ -265,17 +268,26 @@ public final class LoraConfigJson {
     }
 
     private static int integer(ObjectNode obj, String field) {
-        JsonNode n = obj.get(field);
-        if (!n.isNumber() || n.asDouble() != Math.rint(n.asDouble())) {
-            throw new IllegalArgumentException(field + " must be an integer, got " + n);
+        return intValue(field, obj.get(field));
+    }
+
+    /** A 32-bit integer (8.0 is accepted as 8); never truncated or wrapped silently. */
+    private static int intValue(String what, JsonNode n) {
+        if (!n.isNumber()
+                || n.asDouble() != Math.rint(n.asDouble())
+                || !(n.isIntegralNumber() ? n.canConvertToInt() : Math.abs(n.asDouble()) <= Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException(what + " must be an integer, got " + n);
         }
-        return n.asInt();
+        return n.isIntegralNumber() ? n.intValue() : (int) n.asDouble();
     }
 
     private static double real(ObjectNode obj, String field) {
-        JsonNode n = obj.get(field);
+        return doubleValue(field, obj.get(field));
+    }
+
+    private static double doubleValue(String what, JsonNode n) {
         if (!n.isNumber()) {
-            throw new IllegalArgumentException(field + " must be a number, got " + n);
+            throw new IllegalArgumentException(what + " must be a number, got " + n);
         }
         return n.asDouble();
     }

@@ -27,6 +27,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -112,6 +113,9 @@ public final class PeftModel extends Module {
      *     base is then unchanged apart from being frozen)
      */
     public static PeftModel wrap(Module base, LoraConfig config, NDManager manager, long seed) {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(manager, "manager");
         PeftModel m = new PeftModel(base, manager, seed);
         base.freeze(p -> true);
         m.addAdapter(DEFAULT_ADAPTER, config);
@@ -168,6 +172,7 @@ public final class PeftModel extends Module {
      *     non-linear target or an uncopyable module to save
      */
     public void addAdapter(String adapter, LoraConfig config) {
+        Objects.requireNonNull(config, "config");
         addAdapter(adapter, config, config.initLoraWeights());
     }
 
@@ -535,6 +540,7 @@ public final class PeftModel extends Module {
      * @throws UncheckedIOException when writing fails
      */
     public void save(Path dir) {
+        Objects.requireNonNull(dir, "dir");
         checkOpen();
         try {
             Files.createDirectories(dir);
@@ -603,6 +609,9 @@ public final class PeftModel extends Module {
      * @throws UncheckedIOException when the files cannot be read
      */
     public static PeftModel load(Module base, Path dir, NDManager manager, boolean trainable) {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(manager, "manager");
         PeftModel m = new PeftModel(base, manager, 0L);
         base.freeze(p -> true);
         m.loadAdapter(dir, DEFAULT_ADAPTER, trainable);
@@ -618,6 +627,7 @@ public final class PeftModel extends Module {
      * @param trainable whether it trains when active
      */
     public void loadAdapter(Path dir, String adapter, boolean trainable) {
+        Objects.requireNonNull(dir, "dir");
         LoraConfig cfg;
         try {
             cfg = LoraConfigJson.read(dir);

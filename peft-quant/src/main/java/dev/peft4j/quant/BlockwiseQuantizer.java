@@ -3,6 +3,7 @@ package dev.peft4j.quant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Objects;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -112,6 +113,8 @@ public final class BlockwiseQuantizer {
      * @throws IllegalArgumentException when the shape does not match or a value is NaN or infinite
      */
     public QuantizedTensor quantize(float[] values, long... shape) {
+        Objects.requireNonNull(values, "values");
+        Objects.requireNonNull(shape, "shape");
         long expected = numel(shape);
         if (expected != values.length) {
             throw new IllegalArgumentException(

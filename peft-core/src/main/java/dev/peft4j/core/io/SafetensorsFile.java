@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -86,7 +87,7 @@ public final class SafetensorsFile implements TensorSource {
      * @throws IOException when it cannot be read
      */
     public static SafetensorsFile open(Path file) throws IOException {
-        return open(file, true);
+        return open(Objects.requireNonNull(file, "file"), true);
     }
 
     /** Opens the file; {@code zeroCopy=false} forces the copying mode (for tests). */

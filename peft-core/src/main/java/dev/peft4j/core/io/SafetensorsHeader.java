@@ -29,7 +29,9 @@ import java.util.Map;
  * safetensors} crate: header length at most {@link #MAX_HEADER_BYTES} and within the file, UTF-8
  * JSON object, no duplicate names, known dtypes, and tensors that tile the data section exactly
  * (sorted by offset, each beginning where the previous ends, the last ending at the end of the
- * file), each holding exactly shape × dtype-size bytes.
+ * file), each holding exactly shape × dtype-size bytes. Stricter than the crate, the product of
+ * the dimensions with zeros counted as 1 must also fit in 64 bits (bytes): an empty tensor with
+ * dimensions such as {@code [0, 2^62, 2^62]} would make the engine's stride computation overflow.
  *
  * @param tensors the entries in storage (offset) order
  * @param metadata the {@code __metadata__} map (empty when absent)
@@ -272,6 +274,7 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> metadata,
             long bytes;
             try {
                 bytes = Math.multiplyExact(t.numel(), t.dtype().byteSize());
+                spanBytes(shape, t.dtype().byteSize());
             } catch (ArithmeticException e) {
                 throw bad(
                         file,
@@ -306,6 +309,20 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> metadata,
                             + dataSize
                             + " (trailing bytes after the last tensor)");
         }
+    }
+
+    /**
+     * The bytes the tensor would span if every zero dimension were 1: the engine computes strides
+     * from these, so an empty tensor such as {@code [0, 2^62, 2^62]} must not overflow them either.
+     *
+     * @throws ArithmeticException when they overflow a long
+     */
+    private static long spanBytes(long[] shape, int byteSize) {
+        long n = byteSize;
+        for (long d : shape) {
+            n = Math.multiplyExact(n, Math.max(d, 1));
+        }
+        return n;
     }
 
     /** Jackson reports duplicate keys as "Duplicate field 'x'": say it plainly. */

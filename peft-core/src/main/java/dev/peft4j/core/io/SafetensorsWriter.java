@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -118,6 +119,9 @@ public final class SafetensorsWriter {
      *     that does not match the shape
      */
     public SafetensorsWriter add(String name, DType dtype, long[] shape, ByteBuffer bytes) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(bytes, "bytes");
         long size = byteSize(name, dtype, shape);
         if (bytes.remaining() != size) {
             throw new IllegalArgumentException(
@@ -177,6 +181,7 @@ public final class SafetensorsWriter {
      * @throws IOException when writing fails (the target is then unchanged)
      */
     public void write(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
         ByteBuffer header = header();
         Path dir = file.toAbsolutePath().getParent();
         Path tmp =

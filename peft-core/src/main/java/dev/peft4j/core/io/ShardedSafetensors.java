@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -76,6 +77,7 @@ public final class ShardedSafetensors implements TensorSource {
      * @throws IOException when a file cannot be read
      */
     public static ShardedSafetensors open(Path indexFile) throws IOException {
+        Objects.requireNonNull(indexFile, "indexFile");
         JsonNode root = readIndex(indexFile);
         JsonNode weightMap = root.get("weight_map");
         if (weightMap == null || !weightMap.isObject()) {

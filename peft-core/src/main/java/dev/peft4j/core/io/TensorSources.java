@@ -1,5 +1,6 @@
 package dev.peft4j.core.io;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -38,6 +39,7 @@ public final class TensorSources {
      * @throws IOException when reading fails or a directory is ambiguous
      */
     public static TensorSource open(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
         if (Files.isDirectory(path)) {
             return openDirectory(path);
         }

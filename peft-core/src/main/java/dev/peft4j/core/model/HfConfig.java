@@ -35,6 +35,7 @@ public final class HfConfig {
      * @throws ConfigException when the file is missing or is not a JSON object
      */
     public static HfConfig read(Path path) {
+        Objects.requireNonNull(path, "path");
         Path file = Files.isDirectory(path) ? path.resolve("config.json") : path;
         if (!Files.isRegularFile(file)) {
             throw new ConfigException("no config.json at " + file);
@@ -57,6 +58,7 @@ public final class HfConfig {
      * @return the config
      */
     public static HfConfig of(ObjectNode node, String source) {
+        Objects.requireNonNull(node, "node");
         return new HfConfig(node.deepCopy(), Objects.requireNonNull(source, "source"));
     }
 

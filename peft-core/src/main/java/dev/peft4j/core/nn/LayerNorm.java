@@ -18,6 +18,10 @@ public class LayerNorm extends Module {
      * @param eps added to the variance
      */
     public LayerNorm(long dim, float eps) {
+        if (dim <= 0 || !(eps > 0) || !Float.isFinite(eps)) {
+            throw new IllegalArgumentException(
+                    "LayerNorm needs a positive dim and a positive finite eps, got dim=" + dim + " eps=" + eps);
+        }
         this.dim = dim;
         this.eps = eps;
         registerParameter("weight", Parameter.Type.GAMMA, new Shape(dim));

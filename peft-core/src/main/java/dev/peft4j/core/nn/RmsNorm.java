@@ -21,6 +21,10 @@ public class RmsNorm extends Module {
      * @param eps added to the mean square
      */
     public RmsNorm(long dim, float eps) {
+        if (dim <= 0 || !(eps > 0) || !Float.isFinite(eps)) {
+            throw new IllegalArgumentException(
+                    "RmsNorm needs a positive dim and a positive finite eps, got dim=" + dim + " eps=" + eps);
+        }
         this.eps = eps;
         registerParameter("weight", Parameter.Type.GAMMA, new Shape(dim));
     }

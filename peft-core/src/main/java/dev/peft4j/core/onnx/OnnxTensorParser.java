@@ -144,6 +144,19 @@ final class OnnxTensorParser {
         } catch (ArithmeticException e) {
             throw r.error(t + " with dims " + Arrays.toString(shape) + ": byte size overflows");
         }
+        // The engine computes strides with zero dims counted as 1: [0, 2^62, 2^62] must fail here.
+        try {
+            long span = elemSize;
+            for (long d : shape) {
+                span = Math.multiplyExact(span, Math.max(d, 1));
+            }
+        } catch (ArithmeticException e) {
+            throw r.error(
+                    t
+                            + " with dims "
+                            + Arrays.toString(shape)
+                            + ": dims overflow (even with zeros counted as 1)");
+        }
 
         if (raw != null) {
             if (typedField != 0) {

@@ -11,6 +11,7 @@ import dev.peft4j.core.io.TensorSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -121,6 +122,7 @@ public final class OnnxWeights implements TensorSource {
      * @throws IOException when the file cannot be read
      */
     public static OnnxWeights open(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
         String name = file.toString();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -177,6 +179,7 @@ public final class OnnxWeights implements TensorSource {
      * @throws IOException when the stream cannot be read
      */
     public static OnnxWeights read(InputStream in, String sourceName) throws IOException {
+        Objects.requireNonNull(in, "in");
         return fromBytes(in.readAllBytes(), sourceName);
     }
 
@@ -190,6 +193,8 @@ public final class OnnxWeights implements TensorSource {
      */
     public static OnnxWeights fromBytes(byte[] model, String sourceName)
             throws OnnxFormatException {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(sourceName, "sourceName");
         return new OnnxWeights(ByteBuffer.wrap(model), sourceName, pathFor(sourceName));
     }
 

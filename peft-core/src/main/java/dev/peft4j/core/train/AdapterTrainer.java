@@ -167,6 +167,7 @@ public final class AdapterTrainer {
                 loop.restore(resumeFrom);
             }
             checkpoints.deleteLeftovers();
+            Checkpoints.deleteLeftovers(config.outputDir(), TrainingConfig.BEST_DIR + ".tmp-");
             return loop.run(resumeFrom != null);
         }
     }

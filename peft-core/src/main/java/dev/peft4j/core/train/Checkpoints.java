@@ -3,6 +3,7 @@ package dev.peft4j.core.train;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Objects;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
@@ -55,7 +56,7 @@ public final class Checkpoints {
 
     /** @param root the directory holding the checkpoints (created when needed) */
     public Checkpoints(Path root) {
-        this.root = root;
+        this.root = Objects.requireNonNull(root, "root");
     }
 
     /** @return the directory holding the checkpoints */
@@ -149,16 +150,25 @@ public final class Checkpoints {
     }
 
     /**
-     * Deletes all but the newest {@code keep} complete checkpoints.
+     * Deletes all but the newest {@code keep} complete checkpoints. Each is first renamed
+     * atomically to a temporary name, so a process killed while deleting never leaves a
+     * half-deleted directory that still looks complete (the temporary one is deleted as a
+     * leftover).
      *
      * @param keep how many to keep, positive
      * @throws IOException when deleting fails
      */
     public void prune(int keep) throws IOException {
+        if (keep <= 0) {
+            throw new IllegalArgumentException("keep must be positive, got " + keep);
+        }
         List<Path> all = complete();
         for (int i = 0; i < all.size() - keep; i++) {
-            LOG.debug("deleting old checkpoint {}", all.get(i));
-            deleteTree(all.get(i));
+            Path dir = all.get(i);
+            LOG.debug("deleting old checkpoint {}", dir);
+            Path doomed = dir.resolveSibling(dir.getFileName() + ".tmp-old-" + randomSuffix());
+            Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
+            deleteTree(doomed);
         }
     }
 
@@ -168,17 +178,29 @@ public final class Checkpoints {
      * @throws IOException when deleting fails
      */
     public void deleteLeftovers() throws IOException {
-        if (!Files.isDirectory(root)) {
+        deleteLeftovers(root, PREFIX);
+    }
+
+    /**
+     * Deletes the temporary siblings {@code <prefix>….tmp-…} that {@link #replaceDirectory} leaves
+     * in {@code parent} when interrupted.
+     *
+     * @param parent the directory to clean (may be absent)
+     * @param prefix the start of the names concerned
+     * @throws IOException when deleting fails
+     */
+    static void deleteLeftovers(Path parent, String prefix) throws IOException {
+        if (!Files.isDirectory(parent)) {
             return;
         }
         List<Path> stale = new ArrayList<>();
-        try (Stream<Path> s = Files.list(root)) {
-            s.filter(p -> p.getFileName().toString().startsWith(PREFIX)
+        try (Stream<Path> s = Files.list(parent)) {
+            s.filter(p -> p.getFileName().toString().startsWith(prefix)
                             && p.getFileName().toString().contains(".tmp-"))
                     .forEach(stale::add);
         }
         for (Path p : stale) {
-            LOG.info("deleting incomplete checkpoint {}", p);
+            LOG.info("deleting incomplete directory {}", p);
             deleteTree(p);
         }
     }

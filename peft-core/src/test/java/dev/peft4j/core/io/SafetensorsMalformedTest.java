@@ -224,6 +224,25 @@ class SafetensorsMalformedTest {
         rejected(file(h2, 0), "tensor 'w': shape [2305843009213693952] overflows");
     }
 
+    /** Found by SafetensorsFuzzTest: an empty tensor with huge dims made the engine throw. */
+    @Test
+    void emptyShapeWithOverflowingDimsIsRejected() throws IOException {
+        long[][] shapes = {{0, 1L << 62, 1L << 62}, {Long.MAX_VALUE, 0}, {1L << 40, 0, 1L << 40}};
+        for (long[] shape : shapes) {
+            ObjectNode h = JSON.createObjectNode().set("e", entry("F32", shape, 0, 0));
+            rejected(
+                    file(h, 0),
+                    "tensor 'e': shape " + java.util.Arrays.toString(shape) + " overflows");
+        }
+        // Empty tensors whose strides fit stay valid.
+        ObjectNode ok =
+                JSON.createObjectNode().set("e", entry("F32", new long[] {0, 1L << 40}, 0, 0));
+        try (SafetensorsFile f = SafetensorsFile.open(file(ok, 0));
+                ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            assertEquals(new ai.djl.ndarray.types.Shape(0, 1L << 40), f.load("e", m).getShape());
+        }
+    }
+
     @Test
     void duplicateNames() throws IOException {
         String one = "{\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}";

@@ -61,6 +61,7 @@ class ResumeTest {
             Path debris = Files.createDirectories(checkpoints.resolve("checkpoint-15.tmp-abc123"));
             Files.writeString(debris.resolve(Checkpoints.COMPLETE_MARKER), "step 15");
             Files.createDirectories(checkpoints.resolve("checkpoint-14"));
+            Path bestDebris = Files.createDirectories(dir.resolve(TrainingConfig.BEST_DIR + ".tmp-xyz"));
             assertEquals(checkpoints.resolve("checkpoint-10"), new Checkpoints(checkpoints).latest().orElseThrow());
 
             TinyRegression.Mlp second = TinyRegression.model(m, 0.3); // fresh instance, initial weights
@@ -79,6 +80,7 @@ class ResumeTest {
             assertEquals(full.bestStep(), resumed.bestStep());
 
             assertFalse(Files.exists(debris), "leftover temporary checkpoints are deleted");
+            assertFalse(Files.exists(bestDebris), "and so is an interrupted best/ write");
             assertEquals(List.of("checkpoint-10", "checkpoint-14", "checkpoint-15", "checkpoint-20"),
                     AdapterTrainerTest.names(checkpoints), "keep 3 complete; the incomplete one is ignored");
 

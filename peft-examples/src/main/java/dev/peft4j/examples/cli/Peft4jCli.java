@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
             TrainCommand.class,
             EvalCommand.class,
             DemoCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Peft4jCli implements Callable<Integer> {

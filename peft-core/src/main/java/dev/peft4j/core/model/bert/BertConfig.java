@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
 
+import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -69,6 +70,7 @@ public final class BertConfig {
      *     range or unsupported
      */
     public static BertConfig from(HfConfig hf) {
+        Objects.requireNonNull(hf, "hf");
         String src = hf.source();
         String type = hf.modelType();
         if (!SUPPORTED_MODEL_TYPES.contains(type)) {

@@ -1,5 +1,6 @@
 package dev.peft4j.core.model.llama;
 
+import java.util.Objects;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -146,6 +147,7 @@ public final class GenerationConfig {
          * @return this builder
          */
         public Builder optEosTokenIds(long... ids) {
+            Objects.requireNonNull(ids, "ids");
             Set<Long> set = new LinkedHashSet<>();
             for (long id : ids) {
                 set.add(id);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
 
+import java.util.Objects;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -148,6 +149,7 @@ public final class LlamaConfig {
      *     architecture, a non-silu activation, a missing or malformed field
      */
     public static LlamaConfig from(HfConfig config) {
+        Objects.requireNonNull(config, "config");
         return new LlamaConfig(config);
     }
 
@@ -159,6 +161,7 @@ public final class LlamaConfig {
      * @throws ConfigException when the file is missing or the configuration is unsupported
      */
     public static LlamaConfig read(Path path) {
+        Objects.requireNonNull(path, "path");
         return from(HfConfig.read(path));
     }
 

@@ -1,0 +1,210 @@
+package dev.peft4j.examples.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.model.BuiltinModel;
+import dev.peft4j.core.model.Builtins;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.bert.BertModel;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.LinearLike;
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Params;
+import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.lora.PeftModel;
+import dev.peft4j.quant.BlockwiseDequantizer;
+import dev.peft4j.quant.BlockwiseQuantizer;
+import dev.peft4j.quant.NDArrayDequantizer;
+import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.QuantizedTensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * {@code peft4j bench}: a one-screen performance summary, each row the median (min, max) of
+ * {@code --runs} timed runs after warm-up: F32 GEMM through DJL, MiniLM load and forward, NF4
+ * quantize/dequantize against a plain copy, LoRA linear forward+backward against a dense one, and
+ * LoRA merge. {@code --quick} uses tiny sizes (a smoke test, not a measurement).
+ */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Print a one-screen benchmark summary: median, min and max of several runs.",
+            "GEMM, builtin:all-minilm-l6-v2 load and forward, NF4 codec vs copy, LoRA overhead and merge."
+        })
+final class BenchCommand extends CliCommand {
+
+    @Option(names = "--quick", description = "Tiny sizes and 2 runs: checks that everything runs, in seconds.")
+    boolean quick;
+
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "5",
+            description = "Timed runs per row (default 5; at least 5 unless --quick).")
+    int runs;
+
+    @Override
+    int run() throws Exception {
+        if (!quick && runs < 5) {
+            throw new IllegalArgumentException("--runs must be at least 5, got " + runs);
+        }
+        int n = quick ? 2 : runs;
+        BenchTable table = new BenchTable(n, quick ? 1 : 2);
+        PrintWriter out = out();
+        out.printf(Locale.ROOT, "peft4j bench%s: %s, %d CPUs, load average %.2f, Java %s, %s %s, %d runs%n",
+                quick ? " --quick" : "", Instant.now().truncatedTo(ChronoUnit.SECONDS),
+                Runtime.getRuntime().availableProcessors(),
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                System.getProperty("java.version"), Engine.getInstance().getEngineName(),
+                Engine.getInstance().getVersion(), n);
+        out.flush();
+        try (NDManager m = NDManager.newBaseManager()) {
+            gemm(table, m, quick ? new int[] {64, 128} : new int[] {1024, 2048, 4096});
+            BertModel bert = minilm(table, m);
+            forward(table, bert, m, quick ? 2 : 32, quick ? 16 : 128);
+            codec(table, m, quick ? 256 : 4096);
+            lora(table, m, quick ? 64 : 768, quick ? 64 : 32 * 128);
+            merge(table, bert, m);
+        }
+        table.print(out);
+        return 0;
+    }
+
+    private static void gemm(BenchTable t, NDManager m, int[] sizes) throws Exception {
+        for (int s : sizes) {
+            try (NDManager sub = m.newSubManager()) {
+                NDArray a = sub.randomUniform(-1, 1, new Shape(s, s));
+                NDArray b = sub.randomUniform(-1, 1, new Shape(s, s));
+                t.throughput("GEMM F32 " + s + "x" + s, "GFLOP/s", 2.0 * s * s * s / 1e9, () -> {
+                    try (NDArray c = a.matMul(b)) {
+                        c.getShape();
+                    }
+                });
+            }
+        }
+    }
+
+    private static BertModel minilm(BenchTable t, NDManager m) throws Exception {
+        BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
+        t.millis("MiniLM load (builtin, ONNX weights)", () -> {
+            try (NDManager sub = m.newSubManager(); TensorSource w = builtin.openWeights()) {
+                BertModel.load(w, HfConfig.of(builtin.config(), builtin.id()), sub);
+            }
+        });
+        try (TensorSource w = builtin.openWeights()) {
+            return BertModel.load(w, HfConfig.of(builtin.config(), builtin.id()), m);
+        }
+    }
+
+    private static void forward(BenchTable t, BertModel bert, NDManager m, int batch, int tokens) throws Exception {
+        long[] ids = new long[batch * tokens];
+        Random r = new Random(0);
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 1000 + r.nextInt(20000);
+        }
+        t.millis("MiniLM forward " + batch + "x" + tokens, () -> {
+            try (NDManager sub = m.newSubManager()) {
+                NDArray x = sub.create(ids, new Shape(batch, tokens));
+                bert.forward(new ParameterStore(sub, false), x, sub.ones(x.getShape()), null, false)
+                        .lastHiddenState().getShape();
+            }
+        });
+    }
+
+    private static void codec(BenchTable t, NDManager m, int n) throws Exception {
+        float[] x = new float[n * n];
+        Random r = new Random(42);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 0.02);
+        }
+        double gb = 4.0 * x.length / 1e9;
+        float[] copy = new float[x.length];
+        BlockwiseQuantizer nf4 = BlockwiseQuantizer.builder().setQuantType(QuantType.NF4).optDoubleQuant(true).build();
+        QuantizedTensor q = nf4.quantize(x, n, n);
+        String size = " " + n + "x" + n;
+        t.throughput("F32 copy (System.arraycopy)" + size, "GB/s", gb, () -> System.arraycopy(x, 0, copy, 0, x.length));
+        t.throughput("NF4+DQ quantize (Java)" + size, "GB/s", gb, () -> nf4.quantize(x, n, n));
+        t.throughput("NF4+DQ dequantize (Java)" + size, "GB/s", gb, () -> BlockwiseDequantizer.dequantize(q));
+        t.throughput("NF4+DQ dequantize (NDArray)" + size, "GB/s", gb, () -> {
+            try (NDManager sub = m.newSubManager()) {
+                NDArrayDequantizer.dequantize(q, sub);
+            }
+        });
+    }
+
+    /** One d→d linear layer named {@code proj}, the target of the LoRA benchmark. */
+    static final class OneLinear extends Module {
+        OneLinear(int d) {
+            registerModule("proj", new Linear(d, d, false));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
+                PairList<String, Object> params) {
+            return new NDList(((LinearLike) child("proj")).forward(ps, in.singletonOrThrow(), training));
+        }
+    }
+
+    private static void lora(BenchTable t, NDManager m, int d, int rows) throws Exception {
+        try (NDManager sub = m.newSubManager()) {
+            NDArray x = sub.randomNormal(new Shape(rows, d));
+            OneLinear dense = new OneLinear(d);
+            Params.assign(dense.namedParameters().get("proj.weight"), sub.randomNormal(new Shape(d, d)).mul(0.02));
+            double[] denseS = t.seconds(() -> fwdBwd(dense, x, sub));
+            OneLinear base = new OneLinear(d);
+            Params.assign(base.namedParameters().get("proj.weight"), sub.randomNormal(new Shape(d, d)).mul(0.02));
+            PeftModel peft = PeftModel.wrap(base, LoraConfig.builder().setTargetModules("proj").optR(8)
+                    .optLoraAlpha(16).build(), sub);
+            double[] loraS = t.seconds(() -> fwdBwd(peft, x, sub));
+            String what = " " + rows + "x" + d + " -> " + d;
+            t.values("dense linear fwd+bwd" + what, "ms", scaled(denseS, 1e3));
+            t.values("LoRA r=8 fwd+bwd (frozen base)" + what, "ms", scaled(loraS, 1e3));
+            t.values("LoRA / dense fwd+bwd (ratio of medians)", "x",
+                    new double[] {BenchTable.median(loraS) / BenchTable.median(denseS)});
+        }
+    }
+
+    private static void fwdBwd(Module model, NDArray x, NDManager m) {
+        try (NDManager s = m.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray y = model.forward(new ParameterStore(s, false), new NDList(x), true).singletonOrThrow();
+            gc.backward(y.sum());
+        }
+    }
+
+    private static void merge(BenchTable t, BertModel bert, NDManager m) throws Exception {
+        PeftModel peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value").optR(8)
+                .optLoraAlpha(16).build(), m);
+        double[] s = t.seconds(() -> {
+            peft.merge();
+            peft.unmerge();
+        });
+        t.values("LoRA merge+unmerge (MiniLM q,v r=8)", "ms", scaled(s, 1e3));
+        double[] once = t.seconds(() -> { });
+        long t0 = System.nanoTime();
+        peft.mergeAndUnload();
+        once[0] = (System.nanoTime() - t0) / 1e6;
+        t.values("LoRA merge-and-unload (MiniLM q,v r=8, once)", "ms", new double[] {once[0]});
+    }
+
+    private static double[] scaled(double[] v, double f) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] * f;
+        }
+        return out;
+    }
+}
