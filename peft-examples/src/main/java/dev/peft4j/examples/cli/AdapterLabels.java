@@ -1,11 +1,11 @@
 package dev.peft4j.examples.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.lora.PeftModel;
+
+import dev.peft4j.core.model.bert.Pooling;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,7 +22,7 @@ import java.util.Optional;
 final class AdapterLabels {
 
     /** The labels file in an adapter directory. */
-    static final String FILE_NAME = "labels.json";
+    static final String FILE_NAME = LabelSet.FILE_NAME;
 
     private static final List<String> CLASSIFIER_KEYS = List.of(
             "base_model.model.classifier.weight", "base_model.model.classifier.modules_to_save.weight");
@@ -38,24 +38,7 @@ final class AdapterLabels {
     static Optional<List<String>> read(Path adapterDir) throws IOException {
         Path file = adapterDir.resolve(FILE_NAME);
         if (Files.isRegularFile(file)) {
-            JsonNode root;
-            try {
-                root = new ObjectMapper().readTree(file.toFile());
-            } catch (JsonProcessingException e) {
-                throw new IOException(file + " is not valid JSON: " + e.getOriginalMessage(), e);
-            }
-            JsonNode arr = root == null ? null : root.get("labels");
-            if (arr == null || !arr.isArray() || arr.isEmpty()) {
-                throw new IOException(file + ": field 'labels' must be a non-empty list of strings");
-            }
-            List<String> labels = new ArrayList<>();
-            for (JsonNode n : arr) {
-                if (!n.isTextual()) {
-                    throw new IOException(file + ": field 'labels' must hold strings, got " + n);
-                }
-                labels.add(n.textValue());
-            }
-            return Optional.of(labels);
+            return Optional.of(LabelSet.read(file).labels());
         }
         try (TensorSource src = TensorSources.open(adapterDir.resolve(PeftModel.WEIGHTS_FILE))) {
             for (String key : CLASSIFIER_KEYS) {
@@ -70,5 +53,27 @@ final class AdapterLabels {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The pooling the classifier was trained with: {@code labels.json}'s {@code pooling} (written
+     * by {@code peft4j train}); the pooler, as in transformers, when the file or the field is
+     * absent (an adapter from Python PEFT).
+     *
+     * @param adapterDir the adapter directory
+     * @return the pooling
+     * @throws IOException when {@code labels.json} is unreadable or names an unknown pooling
+     */
+    static Pooling pooling(Path adapterDir) throws IOException {
+        Path file = adapterDir.resolve(FILE_NAME);
+        String name = Files.isRegularFile(file) ? LabelSet.read(file).metadata().get("pooling") : null;
+        if (name == null) {
+            return Pooling.POOLER;
+        }
+        try {
+            return Pooling.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": field 'pooling': " + e.getMessage(), e);
+        }
     }
 }

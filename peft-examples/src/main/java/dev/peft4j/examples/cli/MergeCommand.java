@@ -11,6 +11,7 @@ import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.bert.BertModel;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
@@ -88,7 +89,7 @@ final class MergeCommand extends CliCommand {
             Module merged = peft.mergeAndUnload(true);
             ObjectNode config = base.config();
             if (merged instanceof BertForSequenceClassification cls) {
-                config = classifierConfig(config, cls.labels());
+                config = classifierConfig(config, cls.labels(), cls.pooling());
             }
             tensors = MergedModelWriter.write(merged, config, target.path());
             copyTokenizer(base, target.path());
@@ -146,17 +147,25 @@ final class MergeCommand extends CliCommand {
                 .setCheckpoint(weights, hf).setManager(manager);
         Optional<List<String>> labels = AdapterLabels.read(adapter);
         labels.ifPresent(loader::optLabels);
+        loader.optPooling(AdapterLabels.pooling(adapter));
         BertForSequenceClassification cls = loader.load();
-        if (cls.newlyInitialized().stream().anyMatch(p -> p.startsWith("bert.pooler."))) {
+        if (cls.pooling() == Pooling.POOLER
+                && cls.newlyInitialized().stream().anyMatch(p -> p.startsWith("bert.pooler."))) {
             throw new ConfigException(weights.location() + ": the base has no pooler (pooler.dense.weight), which"
                     + " the exported BertForSequenceClassification would need");
         }
         return cls;
     }
 
-    /** The classifier's config: architectures, {@code id2label} and {@code label2id}, as transformers saves it. */
-    private static ObjectNode classifierConfig(ObjectNode base, List<String> labels) {
+    /**
+     * The classifier's config: architectures, {@code id2label} and {@code label2id}, as transformers
+     * saves it, and the pooling under {@link Pooling#CONFIG_KEY} when it is not the pooler.
+     */
+    private static ObjectNode classifierConfig(ObjectNode base, List<String> labels, Pooling pooling) {
         ObjectNode c = base.deepCopy();
+        if (pooling != Pooling.POOLER) {
+            c.put(Pooling.CONFIG_KEY, pooling.name().toLowerCase(Locale.ROOT));
+        }
         c.putArray("architectures").add("BertForSequenceClassification");
         c.remove("num_labels");
         ObjectNode id2label = c.putObject("id2label");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.Pooling;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,8 +17,8 @@ import java.util.Locale;
  * {@code config.json} (the base's, with {@code architectures}, {@code id2label}/{@code label2id}
  * and {@code peft4j_pooling}), {@code model.safetensors} (float32, Hugging Face names) and {@code
  * tokenizer.json}. Hugging Face's {@code BertForSequenceClassification} always classifies the
- * pooler output; a model trained with mean or CLS pooling says so in {@code peft4j_pooling}, to be
- * passed to peft4j's loader ({@code optPooling}).
+ * pooler output; a model trained with mean or CLS pooling says so in {@code peft4j_pooling}
+ * ({@link Pooling#CONFIG_KEY}), which peft4j's loader reads.
  */
 final class MergedExport {
 
@@ -43,7 +44,7 @@ final class MergedExport {
             id2label.put(Integer.toString(i), labels.get(i));
             label2id.put(labels.get(i), i);
         }
-        config.put("peft4j_pooling", model.pooling().name().toLowerCase(Locale.ROOT));
+        config.put(Pooling.CONFIG_KEY, model.pooling().name().toLowerCase(Locale.ROOT));
         MergedModelWriter.write(model, config, dir);
         Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson);
     }

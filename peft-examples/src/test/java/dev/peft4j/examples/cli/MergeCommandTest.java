@@ -17,11 +17,14 @@ import dev.peft4j.core.model.BuiltinModel;
 import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.testing.Fixtures;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.PeftModel;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -163,8 +166,10 @@ class MergeCommandTest {
         assertTrue(err <= 1e-4, "merged embeddings differ by " + err);
     }
 
-    @Test
-    void classifierAdapterExportsBertForSequenceClassification() throws Exception {
+    /** The pooling the adapter was trained with (labels.json) survives the export and the reload. */
+    @ParameterizedTest
+    @EnumSource(value = Pooling.class, names = {"POOLER", "MEAN"})
+    void classifierAdapterExportsBertForSequenceClassification(Pooling pooling) throws Exception {
         long[][] ids = {{101, 2023, 5572, 2003, 6919, 1012, 102}};
         Path adapter = dir.resolve("cls-adapter");
         BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
@@ -172,12 +177,13 @@ class MergeCommandTest {
         try (NDManager m = NDManager.newBaseManager(); TensorSource weights = builtin.openWeights()) {
             BertForSequenceClassification cls = BertForSequenceClassification.loader()
                     .setCheckpoint(weights, HfConfig.of(builtin.config(), builtin.id())).setManager(m)
-                    .optLabels(List.of("great", "other", "meh")).load();
+                    .optLabels(List.of("great", "other", "meh")).optPooling(pooling).load();
             PeftModel peft = PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value")
                     .optR(4).optLoraAlpha(8).optTaskType("SEQ_CLS").build(), m);
             TestAdapters.randomizeB(peft, 3, 0.2f, m);
             peft.save(adapter);
-            Files.writeString(adapter.resolve("labels.json"), "{\"labels\": [\"great\", \"other\", \"meh\"]}");
+            Files.writeString(adapter.resolve("labels.json"), "{\"labels\": [\"great\", \"other\", \"meh\"],"
+                    + " \"pooling\": \"" + pooling.name().toLowerCase(Locale.ROOT) + "\"}");
             NDArray x = m.create(ids);
             want = cls.forward(new ParameterStore(m, false), x, m.ones(x.getShape()), null, false).toFloatArray();
         }
@@ -189,10 +195,12 @@ class MergeCommandTest {
         assertEquals(JSON.readTree("[\"BertForSequenceClassification\"]"), config.get("architectures"));
         assertEquals(JSON.readTree("{\"0\": \"great\", \"1\": \"other\", \"2\": \"meh\"}"), config.get("id2label"));
         assertEquals(JSON.readTree("{\"great\": 0, \"other\": 1, \"meh\": 2}"), config.get("label2id"));
+        assertEquals(pooling == Pooling.MEAN ? "mean" : null,
+                config.has(Pooling.CONFIG_KEY) ? config.get(Pooling.CONFIG_KEY).asText() : null);
         try (TensorSource merged = TensorSources.open(out)) {
             assertTrue(merged.names().stream().allMatch(n -> n.startsWith("bert.") || n.startsWith("classifier.")),
                     merged.names().toString());
-            assertTrue(merged.contains("bert.pooler.dense.weight"));
+            assertEquals(pooling == Pooling.POOLER, merged.contains("bert.pooler.dense.weight"));
             assertEquals(List.of(3L, 384L), List.of(merged.info("classifier.weight").shape()[0],
                     merged.info("classifier.weight").shape()[1]));
         }
@@ -200,12 +208,13 @@ class MergeCommandTest {
             BertForSequenceClassification back = BertForSequenceClassification.loader().setModelDir(out)
                     .setManager(m).load();
             assertEquals(List.of(), back.newlyInitialized());
+            assertEquals(pooling, back.pooling(), "the loader reads the recorded pooling");
             assertEquals(List.of("great", "other", "meh"), back.labels());
             NDArray x = m.create(ids);
             float[] got = back.forward(new ParameterStore(m, false), x, m.ones(x.getShape()), null, false)
                     .toFloatArray();
             double err = maxDiff(want, got);
-            System.out.printf(Locale.ROOT, "merge SEQ_CLS MiniLM: max abs logit error %.2e%n", err);
+            System.out.printf(Locale.ROOT, "merge SEQ_CLS MiniLM (%s): max abs logit error %.2e%n", pooling, err);
             assertTrue(err <= 1e-4, "classifier logits differ by " + err);
         }
     }

@@ -157,7 +157,7 @@ public class BertForSequenceClassification extends Module {
         private HfConfig hfConfig;
         private Path dir;
         private NDManager manager;
-        private Pooling pooling = Pooling.POOLER;
+        private Pooling pooling;
         private List<String> labels;
 
         private Loader() {}
@@ -195,11 +195,12 @@ public class BertForSequenceClassification extends Module {
         }
 
         /**
-         * @param pooling how the sequence vector is formed (default {@link Pooling#POOLER})
+         * @param pooling how the sequence vector is formed (default: the config's {@link
+         *     Pooling#CONFIG_KEY}, else {@link Pooling#POOLER})
          * @return this loader
          */
         public Loader optPooling(Pooling pooling) {
-            this.pooling = pooling;
+            this.pooling = Objects.requireNonNull(pooling, "BertForSequenceClassification.Loader: pooling is null");
             return this;
         }
 
@@ -227,7 +228,6 @@ public class BertForSequenceClassification extends Module {
                 Objects.requireNonNull(hfConfig, "BertForSequenceClassification.Loader: config is null");
             }
             Objects.requireNonNull(manager, "BertForSequenceClassification.Loader: manager is required (setManager)");
-            Objects.requireNonNull(pooling, "BertForSequenceClassification.Loader: pooling is null");
             if (dir == null) {
                 return load(source, hfConfig);
             }
@@ -245,6 +245,7 @@ public class BertForSequenceClassification extends Module {
                 config = config.withLabels(labels);
             }
             String prefix = BertCheckpoint.prefix(source);
+            Pooling pooling = this.pooling != null ? this.pooling : Pooling.fromConfig(hfConfig);
             boolean usePooler = pooling == Pooling.POOLER;
             BertForSequenceClassification model = new BertForSequenceClassification(config, pooling);
             Function<String, String> mapper = name -> {

@@ -47,11 +47,37 @@ public enum Pooling {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static Pooling parse(String name) {
+        if (name == null) {
+            throw new IllegalArgumentException("pooling is null (use pooler, cls or mean)");
+        }
         for (Pooling p : values()) {
             if (p.name().equalsIgnoreCase(name)) {
                 return p;
             }
         }
         throw new IllegalArgumentException("unknown pooling '" + name + "' (use pooler, cls or mean)");
+    }
+
+    /**
+     * The {@code config.json} field in which peft4j records a classifier's pooling when it is not
+     * Hugging Face's pooler (transformers ignores it and always classifies the pooler output).
+     */
+    public static final String CONFIG_KEY = "peft4j_pooling";
+
+    /**
+     * @param config a model's {@code config.json}
+     * @return the pooling recorded under {@link #CONFIG_KEY}, else {@link #POOLER}
+     * @throws dev.peft4j.core.model.ConfigException naming the file when the value is unknown
+     */
+    public static Pooling fromConfig(dev.peft4j.core.model.HfConfig config) {
+        if (!config.has(CONFIG_KEY)) {
+            return POOLER;
+        }
+        try {
+            return parse(config.getString(CONFIG_KEY));
+        } catch (IllegalArgumentException e) {
+            throw new dev.peft4j.core.model.ConfigException(
+                    config.source() + ": field '" + CONFIG_KEY + "': " + e.getMessage(), e);
+        }
     }
 }
