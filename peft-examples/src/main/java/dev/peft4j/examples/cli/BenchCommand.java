@@ -37,7 +37,8 @@ import java.util.Random;
 /**
  * {@code peft4j bench}: a one-screen performance summary, each row the median (min, max) of
  * {@code --runs} timed runs after warm-up: F32 GEMM through DJL, MiniLM load and forward, NF4
- * quantize/dequantize against a plain copy, LoRA linear forward+backward against a dense one, and
+ * quantize/dequantize against a plain copy, LoRA linear forward+backward (r = 8, 16, 64; 384→1536 and
+ * 4096→4096) against the plain frozen linear, and
  * LoRA merge. {@code --quick} uses tiny sizes (a smoke test, not a measurement).
  */
 @Command(
@@ -76,7 +77,12 @@ final class BenchCommand extends CliCommand {
             BertModel bert = minilm(table, m);
             forward(table, bert, m, quick ? 2 : 32, quick ? 16 : 128);
             codec(table, m, quick ? 256 : 4096);
-            lora(table, m, quick ? 64 : 768, quick ? 64 : 32 * 128);
+            if (quick) {
+                lora(table, m, 32, 64, 16, new int[] {2, 4});
+            } else {
+                lora(table, m, 384, 1536, 32 * 128, new int[] {8, 16, 64});
+                lora(table, m, 4096, 4096, 512, new int[] {8, 16, 64});
+            }
             merge(table, bert, m);
         }
         table.print(out);
@@ -145,10 +151,10 @@ final class BenchCommand extends CliCommand {
         });
     }
 
-    /** One d→d linear layer named {@code proj}, the target of the LoRA benchmark. */
+    /** One in→out linear layer named {@code proj}, the target of the LoRA benchmark. */
     static final class OneLinear extends Module {
-        OneLinear(int d) {
-            registerModule("proj", new Linear(d, d, false));
+        OneLinear(int in, int out) {
+            registerModule("proj", new Linear(in, out, false));
         }
 
         @Override
@@ -158,23 +164,36 @@ final class BenchCommand extends CliCommand {
         }
     }
 
-    private static void lora(BenchTable t, NDManager m, int d, int rows) throws Exception {
+    /**
+     * LoRA linear forward+backward against the plain frozen linear of the same shape, as inside a
+     * network being adapted: the base weight takes no gradient, the input does (it flows on to
+     * earlier layers).
+     */
+    private static void lora(BenchTable t, NDManager m, int in, int out, int rows, int[] ranks)
+            throws Exception {
+        String what = " " + rows + "x" + in + " -> " + out;
         try (NDManager sub = m.newSubManager()) {
-            NDArray x = sub.randomNormal(new Shape(rows, d));
-            OneLinear dense = new OneLinear(d);
-            Params.assign(dense.namedParameters().get("proj.weight"), sub.randomNormal(new Shape(d, d)).mul(0.02));
-            double[] denseS = t.seconds(() -> fwdBwd(dense, x, sub));
-            OneLinear base = new OneLinear(d);
-            Params.assign(base.namedParameters().get("proj.weight"), sub.randomNormal(new Shape(d, d)).mul(0.02));
-            PeftModel peft = PeftModel.wrap(base, LoraConfig.builder().setTargetModules("proj").optR(8)
-                    .optLoraAlpha(16).build(), sub);
-            double[] loraS = t.seconds(() -> fwdBwd(peft, x, sub));
-            String what = " " + rows + "x" + d + " -> " + d;
-            t.values("dense linear fwd+bwd" + what, "ms", scaled(denseS, 1e3));
-            t.values("LoRA r=8 fwd+bwd (frozen base)" + what, "ms", scaled(loraS, 1e3));
-            t.values("LoRA / dense fwd+bwd (ratio of medians)", "x",
-                    new double[] {BenchTable.median(loraS) / BenchTable.median(denseS)});
+            NDArray x = sub.randomNormal(new Shape(rows, in));
+            x.setRequiresGradient(true);
+            OneLinear frozen = linear(in, out, sub);
+            frozen.freeze(p -> true);
+            double[] frozenS = t.seconds(() -> fwdBwd(frozen, x, sub));
+            t.values("frozen linear fwd+bwd" + what, "ms", scaled(frozenS, 1e3));
+            for (int r : ranks) {
+                PeftModel peft = PeftModel.wrap(linear(in, out, sub), LoraConfig.builder()
+                        .setTargetModules("proj").optR(r).optLoraAlpha(2 * r).build(), sub);
+                double[] loraS = t.seconds(() -> fwdBwd(peft, x, sub));
+                t.values("LoRA r=" + r + " fwd+bwd" + what, "ms", scaled(loraS, 1e3));
+                t.values("LoRA r=" + r + " / frozen (ratio of medians)", "x",
+                        new double[] {BenchTable.median(loraS) / BenchTable.median(frozenS)});
+            }
         }
+    }
+
+    private static OneLinear linear(int in, int out, NDManager m) {
+        OneLinear l = new OneLinear(in, out);
+        Params.assign(l.namedParameters().get("proj.weight"), m.randomNormal(new Shape(out, in)).mul(0.02));
+        return l;
     }
 
     private static void fwdBwd(Module model, NDArray x, NDManager m) {

@@ -35,11 +35,11 @@ class BenchCommandTest {
         for (String row : List.of("GEMM F32 64x64 ", "GEMM F32 128x128 ", "MiniLM load", "MiniLM forward 2x16",
                 "F32 copy (System.arraycopy) 256x256", "NF4+DQ quantize (Java) 256x256",
                 "NF4+DQ dequantize (Java) 256x256", "NF4+DQ dequantize (NDArray) 256x256",
-                "dense linear fwd+bwd 64x64 -> 64", "LoRA r=8 fwd+bwd (frozen base) 64x64 -> 64",
-                "LoRA / dense fwd+bwd (ratio of medians)", "LoRA merge+unmerge", "LoRA merge-and-unload")) {
+                "frozen linear fwd+bwd 16x32 -> 64", "LoRA r=2 fwd+bwd 16x32 -> 64", "LoRA r=4 fwd+bwd 16x32 -> 64",
+                "LoRA r=4 / frozen (ratio of medians)", "LoRA merge+unmerge", "LoRA merge-and-unload")) {
             assertEquals(1, lines.stream().filter(l -> l.startsWith(row)).count(), row + " in\n" + out);
         }
-        assertEquals(15, lines.size(), out);
+        assertEquals(17, lines.size(), out);
         // Every row has a positive median.
         for (String l : lines.subList(2, lines.size())) {
             String[] cols = l.split(" +");
