@@ -1,5 +1,6 @@
 package dev.peft4j.core.model.llama;
 
+import dev.peft4j.core.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -71,7 +72,7 @@ public class LlamaAttention extends Module {
         NDArray qg = q.reshape(b, numKeyValueHeads, groups * t, headDim);
         NDArray kT = k.transpose(0, 1, 3, 2);
         kT.attach(work); // derived from a cache array: keep it out of the cache's manager
-        NDArray scores = qg.matMul(kT).mul(1.0 / Math.sqrt(headDim)).reshape(b, numHeads, t, len);
+        NDArray scores = Scalars.mul(qg.matMul(kT), 1.0 / Math.sqrt(headDim)).reshape(b, numHeads, t, len);
         DataType type = scores.getDataType();
         if (type != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
