@@ -1,6 +1,5 @@
 package dev.peft4j.lora;
 
-import dev.peft4j.core.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -17,6 +16,7 @@ import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.nn.ReplaceableWeight;
+import dev.peft4j.core.nn.Scalars;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,6 +1,5 @@
 package dev.peft4j.core.model.bert;
 
-import dev.peft4j.core.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
@@ -9,6 +8,7 @@ import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Scalars;
 
 /**
  * Multi-head scaled dot-product self-attention ({@code attention.self}): children {@code query},

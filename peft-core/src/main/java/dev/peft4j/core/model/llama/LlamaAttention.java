@@ -1,6 +1,5 @@
 package dev.peft4j.core.model.llama;
 
-import dev.peft4j.core.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -11,6 +10,7 @@ import ai.djl.util.PairList;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Scalars;
 
 /**
  * Multi-head self-attention with grouped-query heads and rotary embeddings, Hugging Face's {@code
