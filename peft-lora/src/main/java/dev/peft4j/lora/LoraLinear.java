@@ -16,6 +16,7 @@ import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.nn.ReplaceableWeight;
+import dev.peft4j.core.nn.Scalars;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -228,7 +229,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         NDArray in = training && s.dropout() > 0 ? Dropout.dropout(x, (float) s.dropout(), true).head() : x;
         NDArray lora = loraB(active).forward(ps, loraA(active).forward(ps, in, training), training);
         if (!s.useDora()) {
-            return result.add(lora.mul(s.scaling()));
+            return result.add(Scalars.mul(lora, s.scaling()));
         }
         NDArray weight = base.denseWeight(x.getManager());
         NDArray m = ps.getValue(magnitude(active), x.getDevice(), training);
@@ -240,7 +241,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         } else {
             baseResult = in.matMul(weight.transpose());
         }
-        return result.add(scale.sub(1).mul(baseResult)).add(scale.mul(lora).mul(s.scaling()));
+        return result.add(scale.sub(1).mul(baseResult)).add(Scalars.mul(scale.mul(lora), s.scaling()));
     }
 
     /** {@code ‖W + s·B·A‖} per output row, detached. */

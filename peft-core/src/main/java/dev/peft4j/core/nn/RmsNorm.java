@@ -39,7 +39,8 @@ public class RmsNorm extends Module {
         NDArray w = ps.getValue(parameter("weight"), x.getDevice(), training);
         DataType in = x.getDataType();
         NDArray h = in == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
-        NDArray inv = h.square().mean(new int[] {-1}, true).add(eps).sqrt().pow(-1);
+        // Scalars, not pow(-1): DJL's Number overloads hand autograd a buffer that GC may free.
+        NDArray inv = Scalars.pow(h.square().mean(new int[] {-1}, true).add(eps).sqrt(), -1);
         NDArray normed = h.mul(inv);
         if (in != DataType.FLOAT32) {
             normed = normed.toType(in, false);

@@ -8,6 +8,7 @@ import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Scalars;
 
 /**
  * Multi-head scaled dot-product self-attention ({@code attention.self}): children {@code query},
@@ -45,7 +46,7 @@ public class BertSelfAttention extends Module {
         long b = hidden.getShape().get(0);
         long t = hidden.getShape().get(1);
         // Scaling q by 1/sqrt(d) before the product touches B·T·H elements instead of B·heads·T·T.
-        NDArray q = heads(linear("query").forward(ps, hidden, training).mul(1.0 / Math.sqrt(headDim)), b, t);
+        NDArray q = heads(Scalars.mul(linear("query").forward(ps, hidden, training), 1.0 / Math.sqrt(headDim)), b, t);
         NDArray k = heads(linear("key").forward(ps, hidden, training), b, t);
         NDArray v = heads(linear("value").forward(ps, hidden, training), b, t);
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, heads, T, T]

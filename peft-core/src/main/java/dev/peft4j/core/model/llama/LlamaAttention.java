@@ -10,6 +10,7 @@ import ai.djl.util.PairList;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Scalars;
 
 /**
  * Multi-head self-attention with grouped-query heads and rotary embeddings, Hugging Face's {@code
@@ -71,7 +72,7 @@ public class LlamaAttention extends Module {
         NDArray qg = q.reshape(b, numKeyValueHeads, groups * t, headDim);
         NDArray kT = k.transpose(0, 1, 3, 2);
         kT.attach(work); // derived from a cache array: keep it out of the cache's manager
-        NDArray scores = qg.matMul(kT).mul(1.0 / Math.sqrt(headDim)).reshape(b, numHeads, t, len);
+        NDArray scores = Scalars.mul(qg.matMul(kT), 1.0 / Math.sqrt(headDim)).reshape(b, numHeads, t, len);
         DataType type = scores.getDataType();
         if (type != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
