@@ -17,6 +17,13 @@ import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.BertConfig;
+import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.task.Losses;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.Quantizer;
+import java.util.List;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.PeftModel;
 import dev.peft4j.quant.BlockwiseDequantizer;
@@ -84,6 +91,8 @@ final class BenchCommand extends CliCommand {
                 lora(table, m, 4096, 4096, 512, new int[] {8, 16, 64});
             }
             merge(table, bert, m);
+            trainStep(table, m, quick ? 2 : 32, quick ? 16 : 128, false);
+            trainStep(table, m, quick ? 2 : 32, quick ? 16 : 128, true);
         }
         table.print(out);
         return 0;
@@ -217,6 +226,55 @@ final class BenchCommand extends CliCommand {
         peft.mergeAndUnload();
         once[0] = (System.nanoTime() - t0) / 1e6;
         t.values("LoRA merge-and-unload (MiniLM q,v r=8, once)", "ms", new double[] {once[0]});
+    }
+
+    /**
+     * One MiniLM LoRA (or QLoRA NF4) training step as the demo trains: r=8 on query,value, trained
+     * classifier head, mean pooling, dropout on; forward, cross-entropy and backward (the
+     * optimizer's update of the ~150k adapter values is negligible and left out). The fraction of
+     * the GEMM peak counts 3× the forward's matmul FLOPs (forward + two backward matmuls each).
+     */
+    private static void trainStep(BenchTable t, NDManager m, int batch, int tokens, boolean nf4) throws Exception {
+        BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
+        String what = (nf4 ? "QLoRA NF4" : "LoRA") + " r=8 train step " + batch + "x" + tokens;
+        try (NDManager sub = m.newSubManager(); TensorSource w = builtin.openWeights()) {
+            BertForSequenceClassification cls = BertForSequenceClassification.loader()
+                    .setCheckpoint(w, HfConfig.of(builtin.config(), builtin.id())).setManager(sub)
+                    .optLabels(List.of("great", "other")).optPooling(Pooling.MEAN).load();
+            if (nf4) {
+                Quantizer.quantizeModules(cls, QuantizationConfig.builder().setQuantType(QuantType.NF4).build());
+            }
+            PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value").optR(8)
+                    .optLoraAlpha(16).optLoraDropout(0.1).optTaskType("SEQ_CLS").build(), sub);
+            long[] ids = new long[batch * tokens];
+            long[] labels = new long[batch];
+            Random r = new Random(0);
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = 1000 + r.nextInt(20000);
+            }
+            for (int i = 0; i < batch; i++) {
+                labels[i] = r.nextInt(2);
+            }
+            double[] s = t.seconds(() -> {
+                try (NDManager step = sub.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray x = step.create(ids, new Shape(batch, tokens));
+                    NDArray logits = cls.forward(new ParameterStore(step, false), x, step.ones(x.getShape()), null, true);
+                    gc.backward(Losses.crossEntropy(logits, step.create(labels)));
+                }
+            });
+            double median = BenchTable.median(s);
+            t.values(what, "ms", scaled(s, 1e3));
+            t.values(what + " examples/s", "ex/s", new double[] {batch / median});
+            t.values(what + " tokens/s", "tok/s", new double[] {(double) batch * tokens / median});
+            BertConfig c = BertConfig.from(HfConfig.of(builtin.config(), builtin.id()));
+            double h = c.hiddenSize();
+            double bt = (double) batch * tokens;
+            double flops = c.numHiddenLayers() * (4 * 2 * bt * h * h + 2 * 2 * bt * h * c.intermediateSize()
+                    + 2 * 2 * batch * (double) tokens * tokens * h);
+            double peak = t.bestMedian("GFLOP/s");
+            t.values(what + " of GEMM peak", "%", new double[] {100 * 3 * flops / median / 1e9 / peak});
+        }
     }
 
     private static double[] scaled(double[] v, double f) {

@@ -70,6 +70,14 @@ final class BenchTable {
         return s;
     }
 
+    /**
+     * @param unit a unit, e.g. {@code GFLOP/s}
+     * @return the highest median among the rows in that unit (0 when there are none)
+     */
+    double bestMedian(String unit) {
+        return rows.stream().filter(r -> r.unit().equals(unit)).mapToDouble(r -> median(r.values())).max().orElse(0);
+    }
+
     static double median(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);

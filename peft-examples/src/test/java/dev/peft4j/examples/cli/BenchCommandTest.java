@@ -36,10 +36,13 @@ class BenchCommandTest {
                 "F32 copy (System.arraycopy) 256x256", "NF4+DQ quantize (Java) 256x256",
                 "NF4+DQ dequantize (Java) 256x256", "NF4+DQ dequantize (NDArray) 256x256",
                 "frozen linear fwd+bwd 16x32 -> 64", "LoRA r=2 fwd+bwd 16x32 -> 64", "LoRA r=4 fwd+bwd 16x32 -> 64",
-                "LoRA r=4 / frozen (ratio of medians)", "LoRA merge+unmerge", "LoRA merge-and-unload")) {
+                "LoRA r=4 / frozen (ratio of medians)", "LoRA merge+unmerge", "LoRA merge-and-unload",
+                "LoRA r=8 train step 2x16  ", "LoRA r=8 train step 2x16 examples/s", "LoRA r=8 train step 2x16 tokens/s",
+                "LoRA r=8 train step 2x16 of GEMM peak", "QLoRA NF4 r=8 train step 2x16  ",
+                "QLoRA NF4 r=8 train step 2x16 of GEMM peak")) {
             assertEquals(1, lines.stream().filter(l -> l.startsWith(row)).count(), row + " in\n" + out);
         }
-        assertEquals(17, lines.size(), out);
+        assertEquals(25, lines.size(), out);
         // Every row has a positive median.
         for (String l : lines.subList(2, lines.size())) {
             String[] cols = l.split(" +");
