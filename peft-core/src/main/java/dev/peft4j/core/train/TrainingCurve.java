@@ -26,6 +26,9 @@ final class TrainingCurve {
         }
     }
 
+    /** Steps averaged by the smoothed loss line, drawn once there are twice as many points. */
+    static final int SMOOTHING = 25;
+
     private TrainingCurve() {}
 
     /**
@@ -43,9 +46,20 @@ final class TrainingCurve {
         XYChart chart = new XYChartBuilder().width(900).height(500)
                 .title("training").xAxisTitle("step").yAxisTitle("loss").build();
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.getStyler().setXAxisTickMarkSpacingHint(120);
+        chart.getStyler().setXAxisDecimalPattern("#");
         if (!losses.isEmpty()) {
             XYSeries s = chart.addSeries("loss", column(losses, 0), column(losses, 1));
             s.setMarker(SeriesMarkers.NONE);
+            if (losses.size() >= 2 * SMOOTHING) {
+                s.setLineColor(new java.awt.Color(150, 180, 230));
+                s.setLineWidth(1f);
+                XYSeries avg = chart.addSeries("loss, mean of last " + SMOOTHING + " steps",
+                        column(losses, 0), movingAverage(column(losses, 1)));
+                avg.setMarker(SeriesMarkers.NONE);
+                avg.setLineColor(new java.awt.Color(20, 60, 160));
+                avg.setLineWidth(2.5f);
+            }
         }
         boolean rightAxis = false;
         for (Map.Entry<String, List<double[]>> e : evals.entrySet()) {
@@ -68,6 +82,20 @@ final class TrainingCurve {
             BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Trailing mean over up to {@link #SMOOTHING} values (fewer at the start). */
+    static double[] movingAverage(double[] v) {
+        double[] out = new double[v.length];
+        double sum = 0;
+        for (int i = 0; i < v.length; i++) {
+            sum += v[i];
+            if (i >= SMOOTHING) {
+                sum -= v[i - SMOOTHING];
+            }
+            out[i] = sum / Math.min(i + 1, SMOOTHING);
+        }
+        return out;
     }
 
     private static double[] column(List<double[]> rows, int i) {
