@@ -20,17 +20,12 @@ import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /** {@code logits} and {@code generate} run standalone on the tiny fixture models. */
@@ -39,29 +34,6 @@ class LlamaCommandsTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     @TempDir Path dir;
-
-    /** Exit code and captured standard output and error of one run. */
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(Callable<Integer> command, String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(command).execute(args);
-            // Drop log lines (e.g. DJL's engine start-up warnings on machines without a GPU).
-            String errText = err.toString(StandardCharsets.UTF_8).lines()
-                    .filter(l -> !l.matches("\\[[^]]+] (WARN|INFO|DEBUG) .*"))
-                    .collect(Collectors.joining("\n"));
-            return new Run(code, out.toString(StandardCharsets.UTF_8), errText);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private static long[] greedy(Path model, long[] prompt, int n) throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
@@ -77,7 +49,7 @@ class LlamaCommandsTest {
             JsonNode exp = MAPPER.readTree(Fixtures.fixture("tiny-causal-lm", "expected.json").toFile()).get(name);
             String ids = Arrays.stream(MAPPER.treeToValue(exp.get("ids"), long[].class))
                     .mapToObj(Long::toString).collect(Collectors.joining(","));
-            Run r = run(new LogitsCommand(), "--model", model.toString(), "--ids", ids);
+            CliRun r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--ids", ids);
             assertEquals(0, r.code(), r.err());
             assertEquals("", r.err());
             assertEquals(1, r.out().lines().count(), r.out());
@@ -93,7 +65,7 @@ class LlamaCommandsTest {
     @Test
     void generatePrintsGreedyIds() throws Exception {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Run r = run(new GenerateCommand(), "--model", model.toString(), "--ids", "1,5,77", "--max-new-tokens", "6");
+        CliRun r = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--ids", "1,5,77", "--max-new-tokens", "6");
         assertEquals(0, r.code(), r.err());
         long[] got = MAPPER.readValue(r.out(), long[].class);
         assertArrayEquals(greedy(model, new long[] {1, 5, 77}, 6), got);
@@ -105,8 +77,8 @@ class LlamaCommandsTest {
         Path model = Fixtures.fixture("tiny-causal-lm", "qwen2-f32-sharded");
         String[] args = {"--model", model.toString(), "--ids", "1,5,77,30", "--max-new-tokens", "8",
             "--temperature", "0.9", "--top-k", "20", "--top-p", "0.9", "--seed", "7"};
-        Run a = run(new GenerateCommand(), args);
-        Run b = run(new GenerateCommand(), args);
+        CliRun a = CliRun.of(new GenerateCommand(), args);
+        CliRun b = CliRun.of(new GenerateCommand(), args);
         assertEquals(0, a.code(), a.err());
         assertEquals(a.out(), b.out());
         assertTrue(MAPPER.readValue(a.out(), long[].class).length >= 1);
@@ -131,7 +103,7 @@ class LlamaCommandsTest {
         wordLevel.put("unk_token", "w0");
         Files.writeString(model.resolve("tokenizer.json"), MAPPER.writeValueAsString(tok));
 
-        Run r = run(new GenerateCommand(), "--model", model.toString(), "--ids", "1,5,77", "--max-new-tokens", "4");
+        CliRun r = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--ids", "1,5,77", "--max-new-tokens", "4");
         assertEquals(0, r.code(), r.err());
         String[] lines = r.out().split("\\R");
         assertEquals(2, lines.length, r.out());
@@ -164,7 +136,7 @@ class LlamaCommandsTest {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         long[] prompt = {1, 5, 77, 30};
         Adapted a = adapted(model, null, prompt);
-        Run r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
+        CliRun r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
                 "--ids", "1,5,77,30");
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err());
@@ -186,7 +158,7 @@ class LlamaCommandsTest {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         long[] prompt = {1, 5, 77};
         Adapted a = adapted(model, "org/tiny-llama", prompt);
-        Run r = run(new GenerateCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
+        CliRun r = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--adapter", a.adapter().toString(),
                 "--ids", "1,5,77", "--max-new-tokens", "6");
         assertEquals(0, r.code(), r.err());
         assertArrayEquals(a.greedy(), MAPPER.readValue(r.out(), long[].class));
@@ -198,7 +170,7 @@ class LlamaCommandsTest {
     void adapterThatDoesNotFitFailsNamingFileAndTensor() throws Exception {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         Path minilm = Fixtures.fixture("peft-minilm-qv");
-        Run r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", minilm.toString(), "--ids", "1");
+        CliRun r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--adapter", minilm.toString(), "--ids", "1");
         assertEquals(1, r.code());
         List<String> lines = r.err().lines().toList();
         assertEquals(2, lines.size(), r.err());
@@ -213,19 +185,19 @@ class LlamaCommandsTest {
         ObjectNode cfg = (ObjectNode) MAPPER.readTree(adapter.resolve("adapter_config.json").toFile());
         cfg.put("r", 8);
         MAPPER.writeValue(adapter.resolve("adapter_config.json").toFile(), cfg);
-        r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", adapter.toString(), "--ids", "1");
+        r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--adapter", adapter.toString(), "--ids", "1");
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: adapter weights in " + adapter.resolve("adapter_model.safetensors")
                 + " do not match: tensor base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight has shape"
                 + " (4, 32) but the model expects (8, 32)"), r.err());
 
         Path missing = dir.resolve("missing");
-        r = run(new GenerateCommand(), "--model", model.toString(), "--adapter", missing.toString(), "--ids", "1",
+        r = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--adapter", missing.toString(), "--ids", "1",
                 "--max-new-tokens", "1");
         assertEquals(1, r.code());
         assertEquals("error: " + missing + ": --adapter must be a PEFT adapter directory (adapter_config.json,"
                 + " adapter_model.safetensors)", r.err().strip());
-        r = run(new LogitsCommand(), "--model", model.toString(), "--adapter", dir.toString(), "--ids", "1");
+        r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--adapter", dir.toString(), "--ids", "1");
         assertEquals("error: " + dir.resolve("adapter_config.json") + ": the adapter directory has no"
                 + " adapter_config.json", r.err().strip());
     }
@@ -233,32 +205,32 @@ class LlamaCommandsTest {
     @Test
     void errorsAreOneLineWithExitCodeOne() {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Run badId = run(new LogitsCommand(), "--model", model.toString(), "--ids", "1,128");
+        CliRun badId = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--ids", "1,128");
         assertEquals(1, badId.code());
         assertEquals("error: token id 128 is outside the vocabulary [0, 128) of " + model, badId.err().strip());
 
-        Run noModel = run(new LogitsCommand(), "--model", dir.toString(), "--ids", "1");
+        CliRun noModel = CliRun.of(new LogitsCommand(), "--model", dir.toString(), "--ids", "1");
         assertEquals(1, noModel.code());
         assertEquals("error: no config.json at " + dir.resolve("config.json"), noModel.err().strip());
 
-        Run badTemp = run(new GenerateCommand(), "--model", model.toString(), "--ids", "1",
+        CliRun badTemp = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--ids", "1",
                 "--max-new-tokens", "2", "--temperature", "-1");
         assertEquals(1, badTemp.code());
         assertEquals("error: GenerationConfig: temperature must be >= 0 and finite, got -1.0", badTemp.err().strip());
 
-        Run usage = run(new GenerateCommand(), "--model", model.toString(), "--ids", "1,x");
+        CliRun usage = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--ids", "1,x");
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("--max-new-tokens") || usage.err().contains("'x'"), usage.err());
     }
 
     @Test
     void helpDescribesOptions() {
-        Run r = run(new GenerateCommand(), "--help");
+        CliRun r = CliRun.of(new GenerateCommand(), "--help");
         assertEquals(0, r.code());
         for (String option : new String[] {"--model", "--adapter", "--ids", "--max-new-tokens", "--temperature",
             "--top-k", "--top-p", "--seed"}) {
             assertTrue(r.out().contains(option), option + " in " + r.out());
         }
-        assertTrue(run(new LogitsCommand(), "--help").out().contains("Usage: logits"));
+        assertTrue(CliRun.of(new LogitsCommand(), "--help").out().contains("Usage: logits"));
     }
 }
