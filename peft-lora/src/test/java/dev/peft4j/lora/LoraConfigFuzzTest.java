@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.peft4j.core.testing.Mutator;
@@ -98,29 +97,9 @@ class LoraConfigFuzzTest {
         int rejected = 0;
         for (int i = 0; i < FILES; i++) {
             String seed = seeds.get(i % seeds.size());
-            String what;
-            byte[] bytes;
-            switch ((i / seeds.size()) % 4) {
-                case 0:
-                case 1:
-                    JsonNode tree = JSON.readTree(seed);
-                    StringBuilder w = new StringBuilder("json:");
-                    for (int k = 1 + m.nextInt(3); k > 0; k--) {
-                        w.append(' ').append(m.mutateTree(tree));
-                    }
-                    what = w.toString();
-                    bytes = JSON.writeValueAsBytes(tree);
-                    break;
-                case 2:
-                    what = "text damage";
-                    bytes = m.damageJsonText(seed).getBytes(StandardCharsets.UTF_8);
-                    break;
-                default:
-                    byte[] b = seed.getBytes(StandardCharsets.UTF_8);
-                    boolean cut = m.random().nextBoolean();
-                    what = cut ? "truncation" : "bit flips";
-                    bytes = cut ? m.truncate(b) : m.flipBits(b, 0, b.length);
-            }
+            Mutator.Mutant mutant = m.mutateJson(seed, (i / seeds.size()) % 4, JSON);
+            String what = mutant.what();
+            byte[] bytes = mutant.bytes();
             String where = "seed " + SEED + " iteration " + i + " (" + what + "): "
                     + new String(bytes, StandardCharsets.UTF_8);
             Path file = Files.write(dir.resolve(LoraConfigJson.FILE_NAME), bytes);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.peft4j.core.model.bert.BertConfig;
@@ -93,33 +92,9 @@ class ConfigFuzzTest {
         for (int i = 0; i < FILES; i++) {
             int s = i % seeds.size();
             String seed = seeds.get(s);
-            String what;
-            byte[] bytes;
-            switch ((i / seeds.size()) % 4) {
-                case 0:
-                case 1:
-                    JsonNode tree = JSON.readTree(seed);
-                    StringBuilder w = new StringBuilder("json:");
-                    for (int k = 1 + m.nextInt(3); k > 0; k--) {
-                        w.append(' ').append(m.mutateTree(tree));
-                    }
-                    what = w.toString();
-                    bytes = JSON.writeValueAsBytes(tree);
-                    break;
-                case 2:
-                    what = "text damage";
-                    bytes = m.damageJsonText(seed).getBytes(StandardCharsets.UTF_8);
-                    break;
-                default:
-                    byte[] b = seed.getBytes(StandardCharsets.UTF_8);
-                    if (m.random().nextBoolean()) {
-                        what = "truncation";
-                        bytes = m.truncate(b);
-                    } else {
-                        what = "bit flips";
-                        bytes = m.flipBits(b, 0, b.length);
-                    }
-            }
+            Mutator.Mutant mutant = m.mutateJson(seed, (i / seeds.size()) % 4, JSON);
+            String what = mutant.what();
+            byte[] bytes = mutant.bytes();
             String where = "seed " + SEED + " iteration " + i + " (" + what + ")";
             Path file = write(bytes);
             try {

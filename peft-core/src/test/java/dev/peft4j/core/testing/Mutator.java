@@ -1,11 +1,14 @@
 package dev.peft4j.core.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -285,6 +288,45 @@ public final class Mutator {
                 return many;
             default:
                 return NODES.textNode("F32");
+        }
+    }
+
+    /**
+     * A mutated JSON document and what was done to it.
+     *
+     * @param what a description for failure messages
+     * @param bytes the damaged document
+     */
+    public record Mutant(String what, byte[] bytes) {}
+
+    /**
+     * Damages a JSON document in one of four ways chosen by {@code variant}: 0 and 1 mutate its
+     * tree 1–3 times, 2 damages its text, 3 truncates it or flips bits (chosen at random).
+     *
+     * @param json a valid JSON document
+     * @param variant 0..3
+     * @param mapper writes the mutated tree
+     * @return the damaged document
+     * @throws IOException when {@code json} is not valid JSON
+     */
+    public Mutant mutateJson(String json, int variant, ObjectMapper mapper)
+            throws IOException {
+        switch (variant) {
+            case 0:
+            case 1:
+                JsonNode tree = mapper.readTree(json);
+                StringBuilder w = new StringBuilder("json:");
+                for (int k = 1 + nextInt(3); k > 0; k--) {
+                    w.append(' ').append(mutateTree(tree));
+                }
+                return new Mutant(w.toString(), mapper.writeValueAsBytes(tree));
+            case 2:
+                return new Mutant("text damage",
+                        damageJsonText(json).getBytes(StandardCharsets.UTF_8));
+            default:
+                byte[] b = json.getBytes(StandardCharsets.UTF_8);
+                boolean cut = random().nextBoolean();
+                return new Mutant(cut ? "truncation" : "bit flips", cut ? truncate(b) : flipBits(b, 0, b.length));
         }
     }
 }
