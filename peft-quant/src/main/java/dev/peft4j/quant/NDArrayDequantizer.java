@@ -13,10 +13,10 @@ import java.util.Set;
  * Dequantization with NDArray operations, on whatever device the arrays live (CPU or CUDA), for
  * layers that keep 4-bit weights on the device and dequantize them per forward pass.
  *
- * <p>Only PyTorch operations that DJL exposes are used (DJL has no bitwise operations): the packed
- * bytes are widened to float32, the nibbles recovered as {@code floor(b / 16)} and {@code b - 16 *
- * floor(b / 16)} (exact for 0..255), and the codes looked up with {@code take}. The arithmetic is
- * the same float32 multiply (and, for nested scales, multiply then add) as {@link
+ * <p>Only PyTorch operations that DJL exposes are used (DJL has no bitwise operations): each packed
+ * byte, widened to an index, selects a row of a {@code [256, 2]} table holding the code values of
+ * its high nibble (the first element) and its low nibble, one gather for both nibbles. The
+ * arithmetic is the same float32 multiply (and, for nested scales, multiply then add) as {@link
  * BlockwiseDequantizer}, so both give identical results.
  *
  * <p>Intermediate arrays live in a sub-manager that is closed before returning; only the result
@@ -126,12 +126,10 @@ public final class NDArrayDequantizer {
         try (NDManager sub = parent.newSubManager()) {
             packed.tempAttach(sub);
             absmax.tempAttach(sub);
-            NDArray bytes = packed.reshape(-1).toType(DataType.FLOAT32, false);
-            NDArray hi = bytes.div(16f).floor();
-            NDArray lo = bytes.sub(hi.mul(16f));
-            NDArray nibbles = hi.stack(lo, 1).reshape(-1).toType(DataType.INT64, false);
-            NDArray code = sub.create(state.quantType().code()).toDevice(packed.getDevice(), false);
-            NDArray values = code.take(nibbles);
+            NDArray index = packed.reshape(-1).toType(DataType.INT64, false);
+            NDArray pairs = sub.create(pairTable(state.quantType()), new Shape(256, 2))
+                    .toDevice(packed.getDevice(), false);
+            NDArray values = pairs.get(index).reshape(-1);
             NDArray scaled =
                     scaleBlocks(values, absmax.reshape(-1).toType(DataType.FLOAT32, false),
                             state.blocksize());
@@ -163,6 +161,19 @@ public final class NDArrayDequantizer {
         NDArray product = full.reshape(blocks, blocksize).mul(scales.reshape(blocks, 1));
         NDArray flat = product.reshape(-1);
         return have < padded ? flat.get(new NDIndex("0:{}", have)) : flat;
+    }
+
+    /**
+     * The two code values every byte stands for, {@code [256, 2]} row-major: row {@code b} holds
+     * {@code code[b / 16]} (the high nibble, the first element) and {@code code[b % 16]}.
+     */
+    private static float[] pairTable(QuantType type) {
+        float[] table = new float[512];
+        for (int b = 0; b < 256; b++) {
+            table[2 * b] = type.value(b >>> 4);
+            table[2 * b + 1] = type.value(b & 15);
+        }
+        return table;
     }
 
     private static void checkOutType(DataType outType) {
