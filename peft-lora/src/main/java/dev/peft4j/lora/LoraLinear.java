@@ -60,7 +60,6 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
     public record Settings(int r, double alpha, double scaling, double dropout, boolean useDora) {}
 
     private final String path;
-    private final LinearLike base;
     private final Map<String, Settings> settings = new LinkedHashMap<>();
     private final List<String> merged = new ArrayList<>();
     private final Map<String, float[]> doraFactors = new HashMap<>();
@@ -77,7 +76,6 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
             throw new IllegalArgumentException("the base of " + path + " (" + base.getClass().getName()
                     + ") is not a Module");
         }
-        this.base = base;
         registerModule("base_layer", (Module) base);
         registerModule("lora_A", new ModuleDict());
         registerModule("lora_B", new ModuleDict());
@@ -89,9 +87,23 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         return path;
     }
 
-    /** @return the adapted base layer */
+    /** @return the adapted base layer (the {@code base_layer} child, which may be replaced in place) */
     public LinearLike baseLayer() {
-        return base;
+        return (LinearLike) child("base_layer");
+    }
+
+    /** The base may be swapped (say, a 4-bit layer for its dequantized copy) for a linear layer of the same shape. */
+    @Override
+    protected void checkReplacement(String name, Module current, Module replacement) {
+        if (!name.equals("base_layer")) {
+            return;
+        }
+        LinearLike now = (LinearLike) current;
+        if (!(replacement instanceof LinearLike l) || l.inFeatures() != now.inFeatures()
+                || l.outFeatures() != now.outFeatures()) {
+            throw new IllegalArgumentException("the base layer of " + path + " must stay a linear layer "
+                    + now.inFeatures() + " -> " + now.outFeatures() + ", got " + replacement);
+        }
     }
 
     /** @return adapter names, in the order they were added */
@@ -206,22 +218,22 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
 
     @Override
     public long inFeatures() {
-        return base.inFeatures();
+        return baseLayer().inFeatures();
     }
 
     @Override
     public long outFeatures() {
-        return base.outFeatures();
+        return baseLayer().outFeatures();
     }
 
     @Override
     public Parameter biasParameter() {
-        return base.biasParameter();
+        return baseLayer().biasParameter();
     }
 
     @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
-        NDArray result = base.forward(ps, x, training);
+        NDArray result = baseLayer().forward(ps, x, training);
         if (disabled || active == null || !merged.isEmpty()) {
             return result;
         }
@@ -231,12 +243,12 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         if (!s.useDora()) {
             return result.add(Scalars.mul(lora, s.scaling()));
         }
-        NDArray weight = base.denseWeight(x.getManager());
+        NDArray weight = baseLayer().denseWeight(x.getManager());
         NDArray m = ps.getValue(magnitude(active), x.getDevice(), training);
         NDArray scale = m.div(rowNorm(weight, active));
         NDArray baseResult;
         if (in == x) {
-            Parameter b = base.biasParameter();
+            Parameter b = baseLayer().biasParameter();
             baseResult = b == null ? result : result.sub(ps.getValue(b, x.getDevice(), training));
         } else {
             baseResult = in.matMul(weight.transpose());
@@ -281,7 +293,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
     /** @return the effective weight: merged, or base plus the active adapter (DoRA-aware) */
     @Override
     public NDArray denseWeight(NDManager manager) {
-        NDArray w = base.denseWeight(manager);
+        NDArray w = baseLayer().denseWeight(manager);
         if (disabled || active == null || !merged.isEmpty()) {
             return w;
         }
@@ -310,7 +322,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
             return;
         }
         try (NDManager sub = scratch(active)) {
-            NDArray sum = base.denseWeight(sub).add(rawDelta(active, sub));
+            NDArray sum = baseLayer().denseWeight(sub).add(rawDelta(active, sub));
             NDArray out = sum;
             float[] factor = null;
             if (settings(active).useDora()) {
@@ -335,7 +347,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         while (!merged.isEmpty()) {
             String adapter = merged.remove(merged.size() - 1);
             try (NDManager sub = scratch(adapter)) {
-                NDArray w = base.denseWeight(sub);
+                NDArray w = baseLayer().denseWeight(sub);
                 float[] factor = doraFactors.remove(adapter);
                 if (factor != null) {
                     w = w.div(sub.create(factor, new Shape(factor.length, 1)));
@@ -353,6 +365,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
      * @throws UnsupportedOperationException when the base has no such hook
      */
     void writeBaseWeight(NDArray dense) {
+        LinearLike base = baseLayer();
         if (!(base instanceof ReplaceableWeight r)) {
             throw new UnsupportedOperationException("the base layer of " + path + " ("
                     + base.getClass().getSimpleName() + ") cannot have its weight replaced (ReplaceableWeight),"

@@ -15,10 +15,12 @@ import dev.peft4j.core.adapter.TrainableParameters;
 import dev.peft4j.core.io.SafetensorsWriter;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.quant.nn.Quantizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -481,6 +483,33 @@ public final class PeftModel extends Module {
     public Module mergeAndUnload(boolean safe) {
         merge(safe);
         return unload();
+    }
+
+    /** {@link #mergeAndUnloadDense(boolean)} without the safety check. */
+    public Module mergeAndUnloadDense() {
+        return mergeAndUnloadDense(false);
+    }
+
+    /**
+     * The deployment path for QLoRA: every 4-bit layer of the model, adapted or not, becomes a
+     * float32 {@link Linear} holding its dequantized weight, the active adapter is merged into
+     * those dense weights (no re-quantization, so the merged model computes what the adapted
+     * 4-bit model computes, up to float rounding), and the plain base model is returned; as
+     * transformers' {@code dequantize()} followed by PEFT's {@code merge_and_unload()}. On a
+     * full-precision base it is {@link #mergeAndUnload(boolean)}. This wrapper is unusable
+     * afterwards.
+     *
+     * @param safe as in {@link #merge(boolean)}; after a failed check the wrapper stays usable,
+     *     over the dequantized layers
+     * @return the base model, without 4-bit layers
+     */
+    public Module mergeAndUnloadDense(boolean safe) {
+        checkOpen();
+        List<String> dense = Quantizer.dequantizeModules(base, DataType.FLOAT32);
+        if (!dense.isEmpty()) {
+            LOG.info("merging into {} dequantized float32 layers", dense.size());
+        }
+        return mergeAndUnload(safe);
     }
 
     /**

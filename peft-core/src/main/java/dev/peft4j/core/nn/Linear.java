@@ -36,6 +36,44 @@ public class Linear extends Module implements LinearLike, ReplaceableWeight {
         }
     }
 
+    /**
+     * A full-precision copy of any linear layer: its {@link LinearLike#denseWeight dense weight}
+     * (dequantized for a packed layer, the effective merged weight for an adapted one) and a copy
+     * of its bias. The weight is frozen (a copy of a base weight); the bias keeps its
+     * trainability.
+     *
+     * @param layer the layer to copy; left unchanged
+     * @param dtype FLOAT32 or FLOAT16, the copy's weight and bias type
+     * @param manager owner of the copy's arrays
+     * @return the new layer
+     */
+    public static Linear copyOf(LinearLike layer, DataType dtype, NDManager manager) {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+            throw new IllegalArgumentException("a dense copy is FLOAT32 or FLOAT16, got " + dtype);
+        }
+        Parameter bias = layer.biasParameter();
+        Linear out = new Linear(layer.inFeatures(), layer.outFeatures(), bias != null);
+        NDArray w = layer.denseWeight(manager);
+        NDArray weight = w.toType(dtype, false);
+        if (weight != w) {
+            w.close();
+        }
+        out.parameter("weight").freeze(true);
+        Params.assign(out.parameter("weight"), weight);
+        if (bias != null) {
+            Parameter b = out.biasParameter();
+            b.freeze(!bias.requiresGradient());
+            if (bias.isInitialized()) {
+                try (NDArray detached = bias.getArray().stopGradient()) {
+                    NDArray copy = detached.toType(dtype, true);
+                    copy.attach(manager);
+                    Params.assign(b, copy);
+                }
+            }
+        }
+        return out;
+    }
+
     @Override
     public long inFeatures() {
         return inFeatures;

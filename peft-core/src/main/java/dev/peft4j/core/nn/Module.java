@@ -181,10 +181,22 @@ public abstract class Module extends AbstractBlock {
      * @throws IllegalArgumentException when there is no such child
      */
     public final Module replaceChild(String name, Module replacement) {
-        child(name);
+        Module current = child(name);
         Objects.requireNonNull(replacement, "replacement for '" + name + "'");
+        checkReplacement(name, current, replacement);
         return modules.put(name, replacement);
     }
+
+    /**
+     * Lets a module refuse a replacement child it could not work with (a module that needs its
+     * child to be of some kind); the default accepts any.
+     *
+     * @param name the child's name
+     * @param current the child being replaced
+     * @param replacement the new child
+     * @throws IllegalArgumentException naming the child when the replacement does not fit
+     */
+    protected void checkReplacement(String name, Module current, Module replacement) {}
 
     /**
      * Every module of the tree with its path, in pre-order; the root's path is the empty string.

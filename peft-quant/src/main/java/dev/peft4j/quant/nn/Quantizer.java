@@ -24,7 +24,8 @@ import java.util.Set;
  *
  * <p>Call {@link #quantizeModules} on a freshly built (unloaded) model, then load it with {@link
  * QuantizedLoader}, which quantizes each weight as it streams in. On a model whose linear layers
- * already hold weights, the weights are quantized at once (and the dense ones closed).
+ * already hold weights, the weights are quantized at once (and the dense ones closed). {@link
+ * #dequantizeModules} goes back, like transformers' {@code model.dequantize()}.
  */
 public final class Quantizer {
 
@@ -62,6 +63,29 @@ public final class Quantizer {
             replaced.add(path);
         }
         LOG.info("replaced {} linear layers by 4-bit ones ({})", replaced.size(), config);
+        return replaced;
+    }
+
+    /**
+     * Replaces every {@link Linear4bit} of the tree (those under adapter layers included) by a
+     * full-precision {@link Linear} holding its dequantized weight and a copy of its bias; the
+     * inverse of {@link #quantizeModules} up to the 4-bit rounding, and what a dense export of a
+     * QLoRA model starts from.
+     *
+     * @param root the model
+     * @param dtype FLOAT32 or FLOAT16
+     * @return the paths of the replaced modules, in pre-order
+     */
+    public static List<String> dequantizeModules(Module root, DataType dtype) {
+        List<String> replaced = new ArrayList<>();
+        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
+            if (e.getValue() instanceof Linear4bit q && !e.getKey().isEmpty()) {
+                NDManager manager = q.parameter("weight").getArray().getManager();
+                root.setModule(e.getKey(), Linear.copyOf(q, dtype, manager));
+                replaced.add(e.getKey());
+            }
+        }
+        LOG.info("replaced {} 4-bit layers by dense {} ones", replaced.size(), dtype);
         return replaced;
     }
 

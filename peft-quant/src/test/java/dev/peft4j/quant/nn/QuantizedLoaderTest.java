@@ -2,6 +2,7 @@ package dev.peft4j.quant.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -240,6 +241,36 @@ class QuantizedLoaderTest {
             assertArrayEquals(
                     onLoad.logits(ps, ids(m)).toFloatArray(), dense.logits(ps, ids(m)).toFloatArray());
             assertEquals(HIDDEN, dense.getModule("layers.0.attn.q_proj").trainableParameterCount());
+        }
+    }
+
+    @Test
+    void dequantizeModulesGivesDenseLayersComputingTheSame() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            TinyNet net = denseModel(m);
+            List<String> quantized = Quantizer.quantizeModules(net, NF4);
+            net.getModule("layers.0.attn.q_proj").parameter("bias").freeze(false);
+            net.getModule("layers.0.mlp.down_proj").parameter("bias").freeze(true);
+            ParameterStore ps = new ParameterStore(m, false);
+            float[] want = net.logits(ps, ids(m)).toFloatArray();
+            float[] qWeight = ((Linear4bit) net.getModule("layers.1.mlp.up_proj")).denseWeight(m).toFloatArray();
+
+            assertEquals(quantized, Quantizer.dequantizeModules(net, DataType.FLOAT32));
+            Linear up = assertInstanceOf(Linear.class, net.getModule("layers.1.mlp.up_proj"));
+            assertArrayEquals(qWeight, up.parameter("weight").getArray().toFloatArray());
+            assertFalse(up.parameter("weight").requiresGradient());
+            assertTrue(net.getModule("layers.0.attn.q_proj").parameter("bias").requiresGradient(), "trainable bias");
+            assertFalse(net.getModule("layers.0.mlp.down_proj").parameter("bias").requiresGradient(), "frozen bias");
+            assertArrayEquals(want, net.logits(ps, ids(m)).toFloatArray(), "exactly the 4-bit model's logits");
+            assertEquals(List.of(), Quantizer.dequantizeModules(net, DataType.FLOAT32));
+
+            Quantizer.quantizeModules(net, NF4);
+            Quantizer.dequantizeModules(net, DataType.FLOAT16);
+            assertEquals(DataType.FLOAT16,
+                    net.getModule("layers.0.attn.o_proj").parameter("weight").getArray().getDataType());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Linear.copyOf(up, DataType.INT8, m));
+            assertEquals("a dense copy is FLOAT32 or FLOAT16, got int8", e.getMessage());
         }
     }
 
