@@ -38,7 +38,9 @@ import java.util.stream.Stream;
  * {@code peft4j demo}: the end-to-end job. Fine-tunes LoRA adapters (r=8 on the query and value
  * projections) and a classifier head on the built-in all-MiniLM-L6-v2 to tell great food reviews
  * from the rest, compares with the frozen-embedding baseline, saves the adapter in PEFT format,
- * merges it and exports a Hugging Face model directory.
+ * merges it and exports a Hugging Face model directory. With {@code --quantize nf4} the encoder's
+ * linear layers are quantized to 4 bits first (QLoRA) and the export is the dense merge over the
+ * dequantized base ({@link PeftModel#mergeAndUnloadDense()}).
  */
 @Command(
         name = "demo",
@@ -63,12 +65,17 @@ final class DemoCommand extends CliCommand {
     static final int QUICK_TEST = 100;
     static final int EVAL_BATCH = 64;
 
+    private static final double MIB = 1024.0 * 1024.0;
+
     @Option(names = "--out", defaultValue = "peft4j-demo", paramLabel = "DIR",
             description = "Output directory (default ./peft4j-demo).")
     Path out;
 
     @Option(names = "--quick", description = "A short run: 200 training / 100 test reviews, 1 epoch.")
     boolean quick;
+
+    /** QLoRA: the encoder's linear layers become 4-bit before LoRA; the merged export is dense float32. */
+    @Mixin QuantizeOptions quantize;
 
     @Option(names = "--pooling", defaultValue = "mean", paramLabel = "mean|cls",
             description = "The sequence vector fed to the head (default mean, as sentence-transformers).")
@@ -83,6 +90,7 @@ final class DemoCommand extends CliCommand {
         long start = System.nanoTime();
         String loadBefore = loadAverage();
         run.check();
+        quantize.config();
         if (quick) {
             run.epochs = 1;
         }
@@ -109,6 +117,13 @@ final class DemoCommand extends CliCommand {
             o.flush();
 
             BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager);
+            if (quantize.enabled()) {
+                long before = Quantization.weightBytes(model);
+                List<String> paths = quantize.apply(model);
+                o.printf(Locale.ROOT, "base: %d linear layers quantized to %s, model weights %.1f MiB -> %.1f MiB%n",
+                        paths.size(), quantize.describe(), before / MIB, Quantization.weightBytes(model) / MIB);
+                summary.put("quantized_layers", paths.size());
+            }
             long t = System.nanoTime();
             ClassificationMetrics baseline = EmbeddingBaseline.run(files, train, test, EVAL_BATCH);
             o.printf(Locale.ROOT, "baseline (frozen mean-pooled embeddings + logistic regression): test accuracy"
@@ -119,8 +134,9 @@ final class DemoCommand extends CliCommand {
                     Builtins.ALL_MINILM_L6_V2, run.seed, manager);
             long trainable = peft.trainableParameters().trainable();
             o.println(peft.trainableParameters());
-            o.printf(Locale.ROOT, "training: LoRA r=%d alpha=%s dropout=%s on %s + classifier head; %d epoch(s),"
-                    + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n", lora.r, num(lora.alpha),
+            o.printf(Locale.ROOT, "training: %s r=%d alpha=%s dropout=%s on %s + classifier head; %d epoch(s),"
+                    + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n",
+                    quantize.enabled() ? "QLoRA (" + quantize.type + " base)" : "LoRA", lora.r, num(lora.alpha),
                     num(lora.dropout), lora.targetModules == null ? "query,value" : String.join(",", lora.targetModules),
                     run.epochs, run.batchSize, num(run.lr), pool.name().toLowerCase(Locale.ROOT));
             o.flush();
@@ -145,7 +161,8 @@ final class DemoCommand extends CliCommand {
             train.labels().withMetadata(Map.of("task", "classify", "text_field", "text", "label_field", "label",
                     "pooling", pool.name().toLowerCase(Locale.ROOT), "max_length", Integer.toString(run.maxLength),
                     "base_model", Builtins.ALL_MINILM_L6_V2)).write(adapterDir.resolve(LabelSet.FILE_NAME));
-            BertForSequenceClassification merged = (BertForSequenceClassification) peft.mergeAndUnload();
+            // a 4-bit base is dequantized and merged in float32: what the adapted model computes, not re-rounded
+            BertForSequenceClassification merged = (BertForSequenceClassification) peft.mergeAndUnloadDense();
             MergedExport.write(merged, files.config(), files.requireTokenizerJson(), mergedDir);
             BertForSequenceClassification reloaded = BertForSequenceClassification.loader().setModelDir(mergedDir)
                     .setManager(manager).optPooling(pool).load();
@@ -154,6 +171,7 @@ final class DemoCommand extends CliCommand {
                     + " first %d test reviews%n", mergedDir, agree, MergedCheck.size(test));
 
             summary.put("quick", quick);
+            summary.put("quantize", quantize.enabled() ? quantize.type.bnbName() : null);
             summary.put("train_examples", train.size());
             summary.put("test_examples", test.size());
             summary.put("baseline_accuracy", baseline.accuracy());
@@ -183,7 +201,7 @@ final class DemoCommand extends CliCommand {
         o.println("  merged model (HF dir):  " + mergedDir + "  (config.json, model.safetensors, tokenizer.json)");
         o.println("  summary:                " + out.resolve(SUMMARY));
         o.println("evaluate the adapter again with: peft4j eval --model " + Builtins.ALL_MINILM_L6_V2 + " --adapter "
-                + adapterDir + " --data " + testFile);
+                + adapterDir + " --data " + testFile + quantize.commandLine());
         o.flush();
         return 0;
     }

@@ -11,6 +11,7 @@ import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.text.TokenizedBatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -43,6 +44,9 @@ final class EmbedCommand extends CliCommand {
                     + " applied to the model.")
     Path adapter;
 
+    /** A QLoRA adapter runs over the base quantized as in training. */
+    @Mixin QuantizeOptions quantize;
+
     @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean", converter = PoolingConverter.class,
             description = "mean: masked mean over tokens (default); cls: the [CLS] token's state.")
     Pooling pooling;
@@ -66,10 +70,12 @@ final class EmbedCommand extends CliCommand {
         if (batchSize <= 0 || maxLength < 0) {
             throw new IllegalArgumentException("--batch-size must be positive and --max-length not negative");
         }
+        quantize.config();
         ObjectMapper json = new ObjectMapper();
         PrintWriter out = out();
         try (NDManager manager = NDManager.newBaseManager();
                 EncoderModel encoder = EncoderModel.load(model, maxLength, manager)) {
+            quantize.apply(encoder.model());
             if (adapter != null) {
                 AdapterInput.load(encoder.model(), adapter, encoder.names(), manager, spec.commandLine().getErr());
             }

@@ -10,13 +10,12 @@ import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
-import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.task.CausalLmTask;
 import dev.peft4j.core.task.ClassificationTask;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.lora.PeftModel;
-import dev.peft4j.quant.QuantType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -61,9 +60,8 @@ final class EvalCommand extends CliCommand {
             description = "causal-lm: the template of messages rows (default chatml).")
     String chatTemplate;
 
-    @Option(names = "--quantize", paramLabel = "nf4|fp4", converter = Quantization.Converter.class,
-            description = "Quantize the base's linear layers to 4 bits first, as for an adapter trained with it.")
-    QuantType quantize;
+    /** Quantize the base as the adapter was trained (QLoRA). */
+    @Mixin QuantizeOptions quantize;
 
     @Option(names = "--skip-bad-rows", description = "Skip unusable rows (counted in the output) instead of failing.")
     boolean skipBadRows;
@@ -73,6 +71,7 @@ final class EvalCommand extends CliCommand {
         if (batchSize <= 0 || maxLength < 0) {
             throw new IllegalArgumentException("--batch-size must be positive and --max-length not negative");
         }
+        quantize.config();
         if (!Files.isDirectory(adapter)) {
             throw new NoSuchFileException(adapter.toString(), null, "--adapter is not a directory");
         }
@@ -98,7 +97,7 @@ final class EvalCommand extends CliCommand {
                     .optLabelField(meta.getOrDefault("label_field", "label"))
                     .optLabels(LabelSet.of(labels.labels())).optSkipBadRows(skipBadRows).build();
             BertForSequenceClassification base = ClassifierModel.load(files, labels.labels(), pooling, manager);
-            quantize(base);
+            quantize.apply(base);
             PeftModel.load(base, adapter, manager);
             ClassificationTask.ClassificationEvaluation e = ClassificationTask.evaluate(
                     new ParameterStore(manager, false), manager, ds, ClassifierModel.classifier(base), batchSize);
@@ -119,7 +118,7 @@ final class EvalCommand extends CliCommand {
                 CausalLmData loader = new CausalLmData(files)) {
             CausalLmDataset ds = loader.load(data, len, ChatTemplate.parse(chatTemplate), skipBadRows);
             LlamaForCausalLM base = LlamaForCausalLM.load(files.dir(), manager);
-            quantize(base);
+            quantize.apply(base);
             PeftModel.load(base, adapter, manager);
             CausalLmTask.CausalLmEvaluation e = CausalLmTask.evaluate(new ParameterStore(manager, false), manager, ds,
                     CausalLmData.languageModel(base), batchSize);
@@ -131,12 +130,6 @@ final class EvalCommand extends CliCommand {
             out.put("loss", e.loss());
             out.put("perplexity", e.perplexity());
             return out;
-        }
-    }
-
-    private void quantize(Module base) {
-        if (quantize != null) {
-            Quantization.apply(base, quantize);
         }
     }
 }

@@ -20,6 +20,7 @@ import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.PeftModel;
 import dev.peft4j.quant.nn.HfQuantizationConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -55,7 +56,9 @@ import java.util.Optional;
                     + " An adapter with modules_to_save on BERT (task SEQ_CLS) exports a"
                     + " BertForSequenceClassification with id2label from the adapter's labels.json.",
             "OUT must not exist or be empty; it appears complete or not at all. BF16/F16 bases"
-                    + " are exported as float32."
+                    + " are exported as float32.",
+            "An adapter trained with --quantize (QLoRA) is merged with the same --quantize options: the"
+                    + " base is quantized as in training, dequantized, and the adapter merged in float32."
         })
 final class MergeCommand extends CliCommand {
 
@@ -74,19 +77,24 @@ final class MergeCommand extends CliCommand {
             description = "Output directory (absent or empty; written atomically).")
     Path out;
 
+    /** An adapter trained over a 4-bit base (QLoRA) is merged into that base's dequantized weights. */
+    @Mixin QuantizeOptions quantize;
+
     /** A loaded base: the model, its config and names, and where its tokenizer comes from. */
     private record Base(Module model, ObjectNode config, List<String> names, BuiltinModel builtin, Path dir) {}
 
     @Override
     int run() throws Exception {
         LoraConfig adapterConfig = AdapterInput.readConfig(adapter);
+        quantize.config();
         int tensors;
         try (AtomicDirectory target = AtomicDirectory.create(out);
                 NDManager manager = NDManager.newBaseManager()) {
             Base base = load(adapterConfig, manager);
             PeftModel peft = AdapterInput.load(base.model(), adapter, base.names(), manager,
                     spec.commandLine().getErr());
-            Module merged = peft.mergeAndUnload(true);
+            // over a 4-bit base: dequantized to float32 and merged there, so the export computes what was trained
+            Module merged = peft.mergeAndUnloadDense(true);
             ObjectNode config = base.config();
             if (merged instanceof BertForSequenceClassification cls) {
                 config = classifierConfig(config, cls.labels(), cls.pooling());
@@ -95,7 +103,8 @@ final class MergeCommand extends CliCommand {
             copyTokenizer(base, target.path());
             target.commit();
         }
-        out().printf(Locale.ROOT, "merged %s into %s: %s (%d tensors, float32)%n", adapter, model, out, tensors);
+        out().printf(Locale.ROOT, "merged %s into %s%s: %s (%d tensors, float32)%n", adapter, model,
+                quantize.enabled() ? " (dequantized " + quantize.describe() + " base)" : "", out, tensors);
         out().flush();
         return 0;
     }
@@ -131,6 +140,7 @@ final class MergeCommand extends CliCommand {
                 throw new ConfigException(hf.source() + ": model_type '" + type + "' is not supported by merge"
                         + " (bert, " + String.join(", ", LlamaConfig.TYPES) + ")");
             }
+            quantize.apply(m);
             return new Base(m, hf.json(), names, builtin, dir);
         }
     }

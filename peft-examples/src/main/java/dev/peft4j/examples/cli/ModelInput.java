@@ -3,6 +3,7 @@ package dev.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -23,6 +24,9 @@ final class ModelInput {
                     + " applied to the model.")
     Path adapter;
 
+    /** A QLoRA adapter runs over the base quantized as in training. */
+    @Mixin QuantizeOptions quantize;
+
     @Option(names = "--ids", required = true, split = ",", paramLabel = "ID",
             description = "Prompt token ids, comma-separated, e.g. 1,2,3.")
     List<Long> ids;
@@ -33,7 +37,8 @@ final class ModelInput {
     }
 
     /**
-     * Loads the model (float32), checks the ids and applies the adapter, if any, in place.
+     * Loads the model (float32), checks the ids, quantizes it with {@code --quantize} and applies
+     * the adapter, if any, in place.
      *
      * @param manager owner of the weights
      * @param err where warnings go
@@ -49,6 +54,7 @@ final class ModelInput {
                         + ") of " + model);
             }
         }
+        quantize.apply(lm);
         if (adapter != null) {
             AdapterInput.load(lm, adapter, EncoderModel.names(model.toString(), HfConfig.read(model)), manager, err);
         }

@@ -18,7 +18,6 @@ import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.LengthBucketBatchSampler;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.lora.PeftModel;
-import dev.peft4j.quant.QuantType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -83,9 +82,7 @@ final class TrainCommand extends CliCommand {
 
     @Mixin RunOptions run;
 
-    @Option(names = "--quantize", paramLabel = "nf4|fp4", converter = Quantization.Converter.class,
-            description = "Quantize the base's linear layers to 4 bits before injecting LoRA (QLoRA).")
-    QuantType quantize;
+    @Mixin QuantizeOptions quantize;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
@@ -99,6 +96,7 @@ final class TrainCommand extends CliCommand {
     @Override
     int run() throws Exception {
         run.check();
+        quantize.config();
         ModelFiles files = ModelFiles.resolve(model);
         Map<String, Object> summary = task == TaskKind.CLASSIFY ? classify(files) : causalLm(files);
         PrintWriter out = out();
@@ -185,9 +183,9 @@ final class TrainCommand extends CliCommand {
     }
 
     private void quantize(Module base) {
-        if (quantize != null) {
-            List<String> paths = Quantization.apply(base, quantize);
-            printInfo("quantized " + paths.size() + " linear layers to " + quantize);
+        if (quantize.enabled()) {
+            List<String> paths = quantize.apply(base);
+            printInfo("quantized " + paths.size() + " linear layers to " + quantize.describe());
         }
     }
 

@@ -143,7 +143,8 @@ class CausalLmTrainEvalTest {
                 train.toString(), "--epochs", "1", "--batch-size", "4", "--max-length", "16", "--quantize", "nf4",
                 "--target-modules", "q_proj,k_proj,v_proj,o_proj", "--out", dir.resolve("qlora").toString());
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.err().startsWith("quantized 14 linear layers to NF4\ntrainable params: 3,584 ||"), t.err());
+        assertTrue(t.err().startsWith("quantized 14 linear layers to NF4 (blocksize 64, double quant)\ntrainable params:"
+                + " 3,584 ||"), t.err());
         assertEquals(2, MAPPER.readTree(t.out()).get("steps").asInt());
     }
 }

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.core.io.DType;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.Builtins;
 
 import org.junit.jupiter.api.Test;
@@ -15,7 +18,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** {@code peft4j demo --quick} end to end: baseline, training, adapter, merged export, reload. */
+/**
+ * {@code peft4j demo --quick} end to end, LoRA and QLoRA: baseline, training, adapter, merged
+ * export, reload.
+ */
 class DemoQuickTest {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -63,6 +69,41 @@ class DemoQuickTest {
                 out.resolve("adapter").toString(), "--data", out.resolve("data/test.jsonl").toString());
         assertEquals(0, e.code(), e.err());
         assertEquals(accuracy, MAPPER.readTree(e.out()).get("accuracy").asDouble(), 1e-12);
+    }
+
+    @Test
+    void quickQloraDemoExportsTheDenseMerge() throws IOException {
+        Path out = dir.resolve("qlora");
+        CliRun r = CliRun.of(new DemoCommand(), "--quick", "--quantize", "nf4", "--out", out.toString());
+        assertEquals(0, r.code(), r.err() + r.out());
+        List<String> lines = r.out().lines().toList();
+        // 6 layers x (query, key, value, attention output, intermediate, output); embeddings and head stay F32
+        assertEquals("base: 36 linear layers quantized to NF4 (blocksize 64, double quant), model weights 86.1 MiB"
+                + " -> 51.3 MiB", lines.get(2));
+        assertEquals("trainable params: 74,498 || all params: 22,639,874 || trainable%: 0.3291", lines.get(4));
+        assertTrue(lines.get(5).startsWith("training: QLoRA (NF4 base) r=8 alpha=16"), lines.get(5));
+        assertTrue(lines.get(8).endsWith("merged: same prediction as the adapted model on 100 of the first 100 test"
+                + " reviews"), lines.get(8));
+        assertTrue(r.out().endsWith("--data " + out.resolve("data/test.jsonl") + " --quantize nf4\n"), r.out());
+
+        JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.SUMMARY).toFile());
+        assertEquals("nf4", s.get("quantize").asText());
+        assertEquals(100, s.get("merged_agreement").asInt());
+        // the export is dense float32: no 4-bit tensors, no quantization_config
+        JsonNode config = MAPPER.readTree(out.resolve("merged/config.json").toFile());
+        assertTrue(config.path("quantization_config").isMissingNode(), config.toString());
+        try (TensorSource merged = TensorSources.open(out.resolve("merged/model.safetensors"))) {
+            for (String name : merged.names()) {
+                assertEquals(DType.F32, merged.info(name).dtype(), name);
+                assertTrue(!name.contains("absmax") && !name.contains("quant_"), name);
+            }
+        }
+        // eval with the printed command (over an NF4 base again) reproduces the demo's accuracy
+        CliRun e = CliRun.of(new EvalCommand(), "--model", Builtins.ALL_MINILM_L6_V2, "--adapter",
+                out.resolve("adapter").toString(), "--data", out.resolve("data/test.jsonl").toString(),
+                "--quantize", "nf4");
+        assertEquals(0, e.code(), e.err());
+        assertEquals(s.get("accuracy").asDouble(), MAPPER.readTree(e.out()).get("accuracy").asDouble(), 1e-12);
     }
 
     @Test

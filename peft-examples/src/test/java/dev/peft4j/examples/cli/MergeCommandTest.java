@@ -117,6 +117,53 @@ class MergeCommandTest {
     }
 
     @Test
+    void qloraMergeIsTheDenseMergeOverTheQuantizedBase() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path adapter = llamaAdapter(model);
+        Path out = dir.resolve("merged-qlora");
+        String[] q = {"--quantize", "nf4", "--blocksize", "32", "--no-double-quant"};
+        Run r = run(concat(new String[] {"merge", "--model", model.toString(), "--adapter", adapter.toString(),
+            "--out", out.toString()}, q));
+        assertEquals(0, r.code(), r.err());
+        assertEquals("merged " + adapter + " into " + model + " (dequantized NF4 (blocksize 32) base): " + out
+                + " (21 tensors, float32)\n", r.out());
+        try (TensorSource merged = TensorSources.open(out)) {
+            for (String n : merged.names()) {
+                assertEquals(DType.F32, merged.info(n).dtype(), n);
+            }
+        }
+        assertTrue(JSON.readTree(out.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
+
+        String ids = "1,5,77,30,2";
+        Run adapted = run(concat(new String[] {"logits", "--model", model.toString(), "--adapter", adapter.toString(),
+            "--ids", ids}, q));
+        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
+        Run full = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        assertEquals(0, adapted.code(), adapted.err());
+        float[] want = JSON.readValue(adapted.out(), float[].class);
+        double err = maxDiff(want, JSON.readValue(plain.out(), float[].class));
+        double quantization = maxDiff(want, JSON.readValue(full.out(), float[].class));
+        System.out.printf(Locale.ROOT, "QLoRA merge llama-bf16: max abs logit error %.2e (4-bit base vs full"
+                + " precision: %.3f)%n", err, quantization);
+        assertTrue(err <= 1e-4, "merged logits differ by " + err);
+        assertTrue(quantization > 100 * err, "quantizing the base changes the logits by only " + quantization);
+
+        Run bad = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
+                dir.resolve("never").toString(), "--blocksize", "32");
+        assertEquals(1, bad.code());
+        assertEquals("error: --blocksize needs --quantize nf4|fp4\n", bad.err());
+        Run odd = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
+                dir.resolve("never").toString(), "--quantize", "nf4", "--blocksize", "48");
+        assertEquals(1, odd.code());
+        assertTrue(odd.err().startsWith("error: --blocksize 48: QuantizationConfig: "), odd.err());
+        assertTrue(Files.notExists(dir.resolve("never")));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+    }
+
+    @Test
     void errorsLeaveNoOutput() throws Exception {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         Path full = Files.createDirectory(dir.resolve("full"));

@@ -1,0 +1,87 @@
+package dev.peft4j.examples.cli;
+
+import dev.peft4j.core.nn.Module;
+import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.Quantizer;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The QLoRA options of {@code train}, {@code eval}, {@code demo} and {@code merge}: {@code
+ * --quantize nf4|fp4 [--blocksize 64] [--no-double-quant]}. The base's linear layers (heads and
+ * embeddings excepted) become 4-bit before LoRA is injected; an adapter trained so is evaluated and
+ * merged over the same quantization.
+ */
+final class QuantizeOptions {
+
+    @Option(names = "--quantize", paramLabel = "nf4|fp4", converter = Quantization.Converter.class,
+            description = "QLoRA: quantize the base's linear layers to 4 bits before injecting LoRA.")
+    QuantType type;
+
+    @Option(names = "--blocksize", paramLabel = "N",
+            description = "With --quantize: values per 4-bit block, 32, 64, ..., 4096 (default 64).")
+    Integer blocksize;
+
+    @Option(names = "--no-double-quant", description = "With --quantize: keep the block scales in float32.")
+    boolean noDoubleQuant;
+
+    /** @return whether {@code --quantize} was given */
+    boolean enabled() {
+        return type != null;
+    }
+
+    /**
+     * @return the quantization settings, or null without {@code --quantize}
+     * @throws IllegalArgumentException for {@code --blocksize}/{@code --no-double-quant} without
+     *     {@code --quantize}, or an invalid block size
+     */
+    QuantizationConfig config() {
+        if (type == null) {
+            if (blocksize != null || noDoubleQuant) {
+                throw new IllegalArgumentException((blocksize != null ? "--blocksize" : "--no-double-quant")
+                        + " needs --quantize nf4|fp4");
+            }
+            return null;
+        }
+        try {
+            return QuantizationConfig.builder().setQuantType(type).optBlocksize(blocksize == null ? 64 : blocksize)
+                    .optDoubleQuant(!noDoubleQuant).build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--blocksize " + blocksize + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Quantizes {@code base} when {@code --quantize} was given.
+     *
+     * @param base the loaded model
+     * @return the quantized module paths (none without {@code --quantize})
+     */
+    List<String> apply(Module base) {
+        QuantizationConfig c = config();
+        return c == null ? List.of() : Quantizer.quantizeModules(base, c);
+    }
+
+    /** @return e.g. {@code NF4 (blocksize 64, double quant)}, for messages */
+    String describe() {
+        QuantizationConfig c = config();
+        return c.quantType() + " (blocksize " + c.blocksize() + (c.isDoubleQuant() ? ", double quant)" : ")");
+    }
+
+    /** @return the options that reproduce this quantization on another command line, e.g. {@code " --quantize nf4"} */
+    String commandLine() {
+        if (type == null) {
+            return "";
+        }
+        return " --quantize " + type.bnbName() + (blocksize != null && blocksize != 64 ? " --blocksize " + blocksize : "")
+                + (noDoubleQuant ? " --no-double-quant" : "");
+    }
+
+    @Override
+    public String toString() {
+        return type == null ? "none" : type.bnbName().toLowerCase(Locale.ROOT);
+    }
+}
