@@ -117,8 +117,7 @@ final class EvalCommand extends CliCommand {
         try (NDManager manager = NDManager.newBaseManager();
                 CausalLmData loader = new CausalLmData(files)) {
             CausalLmDataset ds = loader.load(data, len, ChatTemplate.parse(chatTemplate), skipBadRows);
-            LlamaForCausalLM base = LlamaForCausalLM.load(files.dir(), manager);
-            quantize.apply(base);
+            LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
             PeftModel.load(base, adapter, manager);
             CausalLmTask.CausalLmEvaluation e = CausalLmTask.evaluate(new ParameterStore(manager, false), manager, ds,
                     CausalLmData.languageModel(base), batchSize);

@@ -59,6 +59,8 @@ import java.util.Optional;
                     + " are exported as float32.",
             "An adapter trained with --quantize (QLoRA) is merged with the same --quantize options: the"
                     + " base is quantized as in training, dequantized, and the adapter merged in float32."
+                    + " A llama/qwen2/mistral directory saved quantized (peft4j quantize, transformers'"
+                    + " bitsandbytes layout) is merged the same way, without --quantize."
         })
 final class MergeCommand extends CliCommand {
 
@@ -123,19 +125,24 @@ final class MergeCommand extends CliCommand {
                         "--model must be " + String.join(" or ", Builtins.ids()) + " or a Hugging Face model directory");
             }
             hf = HfConfig.read(dir);
-            if (HfQuantizationConfig.isPresent(hf.json())) {
-                throw new ConfigException(hf.source() + ": the model is quantized (" + HfQuantizationConfig.KEY
-                        + "); merging needs a full-precision base (run peft4j dequantize first)");
-            }
         }
         List<String> names = EncoderModel.names(model, hf);
         String type = hf.modelType();
+        boolean prequantized = HfQuantizationConfig.isPresent(hf.json());
+        if (LlamaConfig.TYPES.contains(type)) {
+            // streams in 4 bits with --quantize or when saved quantized; the merge is dense either way
+            ObjectNode config = hf.json().deepCopy();
+            config.remove(HfQuantizationConfig.KEY);
+            return new Base(quantize.loadLlama(dir, manager), config, names, builtin, dir);
+        }
+        if (prequantized) {
+            throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
+                    + "), which merge reads for llama, qwen2 and mistral only; run peft4j dequantize first");
+        }
         try (TensorSource weights = builtin != null ? builtin.openWeights() : TensorSources.open(dir)) {
             Module m;
             if (type.equals("bert")) {
                 m = classifies(adapterConfig) ? classifier(weights, hf, manager) : BertModel.load(weights, hf, manager);
-            } else if (LlamaConfig.TYPES.contains(type)) {
-                m = LlamaForCausalLM.load(LlamaConfig.from(hf), weights, manager, DataType.FLOAT32);
             } else {
                 throw new ConfigException(hf.source() + ": model_type '" + type + "' is not supported by merge"
                         + " (bert, " + String.join(", ", LlamaConfig.TYPES) + ")");

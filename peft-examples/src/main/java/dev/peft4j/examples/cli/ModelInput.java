@@ -37,8 +37,8 @@ final class ModelInput {
     }
 
     /**
-     * Loads the model (float32), checks the ids, quantizes it with {@code --quantize} and applies
-     * the adapter, if any, in place.
+     * Loads the model (float32, or 4-bit with {@code --quantize} or when saved quantized), checks
+     * the ids and applies the adapter, if any, in place.
      *
      * @param manager owner of the weights
      * @param err where warnings go
@@ -46,7 +46,7 @@ final class ModelInput {
      * @throws IOException when the weights cannot be read
      */
     LlamaForCausalLM load(NDManager manager, PrintWriter err) throws IOException {
-        LlamaForCausalLM lm = LlamaForCausalLM.load(model, manager);
+        LlamaForCausalLM lm = quantize.loadLlama(model, manager);
         int vocab = lm.config().vocabSize();
         for (long id : ids) {
             if (id < 0 || id >= vocab) {
@@ -54,7 +54,6 @@ final class ModelInput {
                         + ") of " + model);
             }
         }
-        quantize.apply(lm);
         if (adapter != null) {
             AdapterInput.load(lm, adapter, EncoderModel.names(model.toString(), HfConfig.read(model)), manager, err);
         }

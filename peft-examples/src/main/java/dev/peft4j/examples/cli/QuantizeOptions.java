@@ -1,11 +1,17 @@
 package dev.peft4j.examples.cli;
 
+import ai.djl.ndarray.NDManager;
+import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.QuantizedLlama;
 import dev.peft4j.quant.nn.Quantizer;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -13,7 +19,8 @@ import java.util.Locale;
  * The QLoRA options of {@code train}, {@code eval}, {@code demo} and {@code merge}: {@code
  * --quantize nf4|fp4 [--blocksize 64] [--no-double-quant]}. The base's linear layers (heads and
  * embeddings excepted) become 4-bit before LoRA is injected; an adapter trained so is evaluated and
- * merged over the same quantization.
+ * merged over the same quantization. Llama-family models are quantized while they stream in; a
+ * directory saved quantized loads in 4 bits without the options.
  */
 final class QuantizeOptions {
 
@@ -63,6 +70,32 @@ final class QuantizeOptions {
     List<String> apply(Module base) {
         QuantizationConfig c = config();
         return c == null ? List.of() : Quantizer.quantizeModules(base, c);
+    }
+
+    /**
+     * Loads a Llama-family directory: in 4 bits while streaming with {@code --quantize}, in 4 bits
+     * as saved when the directory was saved quantized ({@code quantization_config}), else in
+     * float32.
+     *
+     * @param dir the model directory
+     * @param manager owner of the weights
+     * @return the model
+     * @throws IOException when the weights cannot be read
+     */
+    LlamaForCausalLM loadLlama(Path dir, NDManager manager) throws IOException {
+        QuantizationConfig c = config();
+        if (c != null || QuantizedLlama.isPrequantized(dir)) {
+            return QuantizedLlama.load(dir, c, manager);
+        }
+        return LlamaForCausalLM.load(dir, manager);
+    }
+
+    /**
+     * @param model a loaded model
+     * @return how many of its layers are 4-bit
+     */
+    static long fourBitLayers(Module model) {
+        return model.namedModules().values().stream().filter(m -> m instanceof Linear4bit).count();
     }
 
     /** @return e.g. {@code NF4 (blocksize 64, double quant)}, for messages */

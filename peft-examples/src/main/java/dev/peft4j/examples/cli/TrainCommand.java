@@ -159,8 +159,12 @@ final class TrainCommand extends CliCommand {
                 CausalLmData data = new CausalLmData(files)) {
             CausalLmDataset train = data.load(trainFile, run.maxLength, template, skipBadRows);
             CausalLmDataset eval = evalFile == null ? null : data.load(evalFile, run.maxLength, template, skipBadRows);
-            LlamaForCausalLM base = LlamaForCausalLM.load(files.dir(), manager);
-            quantize(base);
+            LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
+            long fourBit = QuantizeOptions.fourBitLayers(base);
+            if (fourBit > 0) {
+                printInfo(quantize.enabled() ? "quantized " + fourBit + " linear layers to " + quantize.describe()
+                        : "loaded " + fourBit + " 4-bit linear layers as saved");
+            }
             PeftModel peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
                     manager);
             printInfo(peft.trainableParameters().toString());

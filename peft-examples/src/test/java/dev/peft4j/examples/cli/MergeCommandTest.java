@@ -159,6 +159,36 @@ class MergeCommandTest {
         assertTrue(Files.notExists(dir.resolve("never")));
     }
 
+    @Test
+    void llamaSavedQuantizedLoadsAsSavedAndMergesDense() throws Exception {
+        Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
+        Path adapter = llamaAdapter(model);
+        Path q4 = dir.resolve("q4");
+        Run q = run("quantize", "--in", model.toString(), "--out", q4.toString());
+        assertEquals(0, q.code(), q.err());
+
+        String ids = "1,5,77,30,2";
+        Run saved = run("logits", "--model", q4.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        Run onLoad = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids,
+                "--quantize", "nf4");
+        assertEquals(0, saved.code(), saved.err());
+        assertEquals(onLoad.out(), saved.out(), "the saved NF4 model is the one quantized on load");
+
+        Path out = dir.resolve("merged-from-q4");
+        Run r = run("merge", "--model", q4.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("merged " + adapter + " into " + q4 + ": " + out + " (21 tensors, float32)\n", r.out());
+        assertTrue(JSON.readTree(out.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
+        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
+        double err = maxDiff(JSON.readValue(saved.out(), float[].class), JSON.readValue(plain.out(), float[].class));
+        assertTrue(err <= 1e-4, "merged logits differ by " + err);
+
+        Run again = run("logits", "--model", q4.toString(), "--ids", ids, "--quantize", "fp4");
+        assertEquals(1, again.code());
+        assertEquals("error: " + q4.resolve("config.json") + ": the model is saved quantized (quantization_config:"
+                + " nf4) and loads as it is; quantizing it again (fp4) is not possible\n", again.err());
+    }
+
     private static String[] concat(String[] a, String[] b) {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
@@ -184,12 +214,17 @@ class MergeCommandTest {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "temporary directory removed");
         }
 
-        Path q4 = dir.resolve("q4");
-        assertEquals(0, run("quantize", "--in", model.toString(), "--out", q4.toString()).code());
-        r = run("merge", "--model", q4.toString(), "--adapter", minilm.toString(), "--out", out.toString());
+        // a BERT directory saved quantized is refused (Llama-family ones are read: see below)
+        Path bert = dir.resolve("minilm-dense");
+        assertEquals(0, run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", minilm.toString(), "--out",
+                bert.toString()).code());
+        Path bertQ4 = dir.resolve("minilm-q4");
+        assertEquals(0, run("quantize", "--in", bert.toString(), "--out", bertQ4.toString()).code());
+        r = run("merge", "--model", bertQ4.toString(), "--adapter", minilm.toString(), "--out", out.toString());
         assertEquals(1, r.code());
-        assertEquals("error: " + q4.resolve("config.json") + ": the model is quantized (quantization_config);"
-                + " merging needs a full-precision base (run peft4j dequantize first)\n", r.err());
+        assertEquals("error: " + bertQ4.resolve("config.json") + ": the model is saved quantized"
+                + " (quantization_config), which merge reads for llama, qwen2 and mistral only; run peft4j dequantize"
+                + " first\n", r.err());
         assertFalse(Files.exists(out));
     }
 

@@ -1,8 +1,10 @@
 package dev.peft4j.quant.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -11,6 +13,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.ConfigException;
+import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Linear;
@@ -20,11 +24,13 @@ import dev.peft4j.core.testing.Fixtures;
 import dev.peft4j.quant.QuantType;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** NF4 quantize-on-load of the sharded Qwen2 fixture through the Llama-family model. */
 class QuantizedQwen2Test {
@@ -90,6 +96,33 @@ class QuantizedQwen2Test {
             for (int i = 0; i < same.length; i++) {
                 assertEquals(same[i], got[i], 1e-5f * (1 + Math.abs(same[i])), "logit " + i);
             }
+        }
+    }
+    @Test
+    void quantizedLlamaStreamsInAndReadsSavedDirectoriesAsSaved(@TempDir Path tmp) throws IOException {
+        Path dir = Fixtures.fixture("tiny-causal-lm", "qwen2-f32-sharded");
+        QuantizationConfig fp4 = QuantizationConfig.builder().setQuantType(QuantType.FP4).optBlocksize(32).build();
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray ids = m.create(new long[] {1, 17, 42, 99, 5}, new Shape(1, 5));
+            ParameterStore ps = new ParameterStore(m, false);
+            LlamaForCausalLM q = QuantizedLlama.load(dir, fp4, m);
+            assertEquals(14, q.namedModules().values().stream().filter(x -> x instanceof Linear4bit).count());
+            float[] want = q.forward(ps, ids, null, null, null, false).logits().toFloatArray();
+
+            Path saved = tmp.resolve("fp4");
+            QuantizedSaver.saveModelDir(q, HfConfig.read(dir).json(), fp4, saved, Function.identity());
+            assertTrue(QuantizedLlama.isPrequantized(saved));
+            assertFalse(QuantizedLlama.isPrequantized(dir));
+            LlamaForCausalLM back = QuantizedLlama.load(saved, null, m);
+            assertEquals(32, ((Linear4bit) back.getModule("model.layers.1.mlp.up_proj")).quantState().blocksize());
+            assertArrayEquals(want, back.forward(ps, ids, null, null, null, false).logits().toFloatArray());
+
+            ConfigException twice = assertThrows(ConfigException.class, () -> QuantizedLlama.load(saved, fp4, m));
+            assertEquals(saved.resolve("config.json") + ": the model is saved quantized (quantization_config: fp4)"
+                    + " and loads as it is; quantizing it again (fp4) is not possible", twice.getMessage());
+            ConfigException none = assertThrows(ConfigException.class, () -> QuantizedLlama.load(dir, null, m));
+            assertEquals(dir.resolve("config.json") + ": the model is not quantized and no quantization config was"
+                    + " given", none.getMessage());
         }
     }
 }

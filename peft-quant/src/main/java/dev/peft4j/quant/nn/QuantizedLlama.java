@@ -1,0 +1,83 @@
+package dev.peft4j.quant.nn;
+
+import ai.djl.ndarray.NDManager;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.ConfigException;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.llama.LlamaConfig;
+import dev.peft4j.core.model.llama.LlamaForCausalLM;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Loads a Llama-family model (Llama, Qwen2, Mistral) with its linear layers in 4 bits, as
+ * transformers' {@code from_pretrained(..., quantization_config=BitsAndBytesConfig(load_in_4bit=True))}:
+ * the full-precision checkpoint is quantized while it streams in ({@link QuantizedLoader}: about
+ * one layer in float32 at a time, never the whole model), and a directory saved in the
+ * bitsandbytes layout ({@code config.json} holds {@value HfQuantizationConfig#KEY}) loads as it was
+ * saved, without re-quantizing.
+ */
+public final class QuantizedLlama {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QuantizedLlama.class);
+
+    private QuantizedLlama() {}
+
+    /**
+     * @param dir a model directory
+     * @return whether its {@code config.json} says the weights are saved quantized
+     * @throws ConfigException when {@code config.json} is missing or malformed
+     */
+    public static boolean isPrequantized(Path dir) {
+        return HfQuantizationConfig.isPresent(HfConfig.read(dir).json());
+    }
+
+    /**
+     * Loads {@code dir} in 4 bits.
+     *
+     * @param dir a Llama-family model directory, full precision or saved quantized
+     * @param config how to quantize a full-precision checkpoint; must be {@code null} for a saved
+     *     quantized one (its own settings apply)
+     * @param manager owner of the arrays; its device is where they live
+     * @return the model, its linear layers (but {@code lm_head}) {@link Linear4bit}
+     * @throws IOException when the weights cannot be read
+     * @throws ConfigException when the configuration is unsupported, a full-precision checkpoint
+     *     comes without {@code config}, or a quantized one with it
+     * @throws dev.peft4j.core.nn.StateDictException listing every tensor that does not match
+     */
+    public static LlamaForCausalLM load(Path dir, QuantizationConfig config, NDManager manager) throws IOException {
+        HfConfig hf = HfConfig.read(dir);
+        QuantizationConfig settings;
+        if (HfQuantizationConfig.isPresent(hf.json())) {
+            settings = HfQuantizationConfig.read(hf.json(), hf.source());
+            if (config != null) {
+                throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
+                        + ": " + settings.quantType().bnbName() + ") and loads as it is; quantizing it again ("
+                        + config.quantType().bnbName() + ") is not possible");
+            }
+        } else if (config == null) {
+            throw new ConfigException(hf.source() + ": the model is not quantized and no quantization config was"
+                    + " given");
+        } else {
+            settings = config;
+        }
+        LlamaForCausalLM model = new LlamaForCausalLM(LlamaConfig.from(hf));
+        List<String> quantized = Quantizer.quantizeModules(model, settings);
+        try (TensorSource source = TensorSources.open(dir)) {
+            QuantizedLoadReport report = QuantizedLoader.builder()
+                    .setSource(source)
+                    .setManager(manager)
+                    .optIgnore(LlamaForCausalLM.IGNORED)
+                    .build()
+                    .load(model);
+            LOG.info("loaded {} with {} linear layers in 4 bits: {}", dir, quantized.size(), report.summary());
+        }
+        return model;
+    }
+}
