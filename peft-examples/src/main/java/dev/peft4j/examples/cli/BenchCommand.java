@@ -21,9 +21,6 @@ import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.BertConfig;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.task.Losses;
-import dev.peft4j.quant.nn.QuantizationConfig;
-import dev.peft4j.quant.nn.Quantizer;
-import java.util.List;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.PeftModel;
 import dev.peft4j.quant.BlockwiseDequantizer;
@@ -31,6 +28,8 @@ import dev.peft4j.quant.BlockwiseQuantizer;
 import dev.peft4j.quant.NDArrayDequantizer;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.QuantizedTensor;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.Quantizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -38,6 +37,8 @@ import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
@@ -176,7 +177,9 @@ final class BenchCommand extends CliCommand {
     /**
      * LoRA linear forward+backward against the plain frozen linear of the same shape, as inside a
      * network being adapted: the base weight takes no gradient, the input does (it flows on to
-     * earlier layers).
+     * earlier layers). The frozen layer and every rank run in turns and each ratio is taken within
+     * a turn ({@link BenchTable#secondsInTurns}): timed one after the other on this shared machine,
+     * the ratios mostly measured its drifting speed.
      */
     private static void lora(BenchTable t, NDManager m, int in, int out, int rows, int[] ranks)
             throws Exception {
@@ -186,15 +189,18 @@ final class BenchCommand extends CliCommand {
             x.setRequiresGradient(true);
             OneLinear frozen = linear(in, out, sub);
             frozen.freeze(p -> true);
-            double[] frozenS = t.seconds(() -> fwdBwd(frozen, x, sub));
-            t.values("frozen linear fwd+bwd" + what, "ms", scaled(frozenS, 1e3));
+            List<BenchTable.Op> ops = new ArrayList<>();
+            ops.add(() -> fwdBwd(frozen, x, sub));
             for (int r : ranks) {
                 PeftModel peft = PeftModel.wrap(linear(in, out, sub), LoraConfig.builder()
                         .setTargetModules("proj").optR(r).optLoraAlpha(2 * r).build(), sub);
-                double[] loraS = t.seconds(() -> fwdBwd(peft, x, sub));
-                t.values("LoRA r=" + r + " fwd+bwd" + what, "ms", scaled(loraS, 1e3));
-                t.values("LoRA r=" + r + " / frozen (ratio of medians)", "x",
-                        new double[] {BenchTable.median(loraS) / BenchTable.median(frozenS)});
+                ops.add(() -> fwdBwd(peft, x, sub));
+            }
+            double[][] s = t.secondsInTurns(ops);
+            t.values("frozen linear fwd+bwd" + what, "ms", scaled(s[0], 1e3));
+            for (int k = 0; k < ranks.length; k++) {
+                t.values("LoRA r=" + ranks[k] + " fwd+bwd" + what, "ms", scaled(s[k + 1], 1e3));
+                t.values("LoRA r=" + ranks[k] + " / frozen (same turn)", "x", BenchTable.ratios(s[k + 1], s[0]));
             }
         }
     }
@@ -205,9 +211,16 @@ final class BenchCommand extends CliCommand {
         return l;
     }
 
+    /**
+     * One forward+backward whose intermediates all die with the run: {@code x} is attached to the
+     * run's manager for its duration (results live in their input's manager; without this every
+     * run's activations piled up in {@code x}'s manager, and the growing heap, not LoRA, made the
+     * later rows several times slower).
+     */
     private static void fwdBwd(Module model, NDArray x, NDManager m) {
         try (NDManager s = m.newSubManager();
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            x.tempAttach(s);
             NDArray y = model.forward(new ParameterStore(s, false), new NDList(x), true).singletonOrThrow();
             gc.backward(y.sum());
         }

@@ -71,6 +71,45 @@ final class BenchTable {
     }
 
     /**
+     * Times several operations in turns (run 1 of each, then run 2 of each, ...), after the
+     * warm-up runs of each, so that all see the same machine state: on a shared machine whose
+     * speed drifts, comparing operations timed one after the other measures the drift.
+     *
+     * @param ops the operations
+     * @return seconds, {@code [op][run]}
+     * @throws Exception what an operation throws
+     */
+    double[][] secondsInTurns(List<Op> ops) throws Exception {
+        for (Op op : ops) {
+            for (int i = 0; i < warmups; i++) {
+                op.run();
+            }
+        }
+        double[][] s = new double[ops.size()][runs];
+        for (int i = 0; i < runs; i++) {
+            for (int k = 0; k < ops.size(); k++) {
+                long t0 = System.nanoTime();
+                ops.get(k).run();
+                s[k][i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        return s;
+    }
+
+    /**
+     * @param a times of one operation
+     * @param b times of another, taken in turns with {@code a}
+     * @return {@code a[i] / b[i]} for each run
+     */
+    static double[] ratios(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] / b[i];
+        }
+        return r;
+    }
+
+    /**
      * @param unit a unit, e.g. {@code GFLOP/s}
      * @return the highest median among the rows in that unit (0 when there are none)
      */

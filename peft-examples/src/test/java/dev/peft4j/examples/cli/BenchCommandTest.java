@@ -36,7 +36,7 @@ class BenchCommandTest {
                 "F32 copy (System.arraycopy) 256x256", "NF4+DQ quantize (Java) 256x256",
                 "NF4+DQ dequantize (Java) 256x256", "NF4+DQ dequantize (NDArray) 256x256",
                 "frozen linear fwd+bwd 16x32 -> 64", "LoRA r=2 fwd+bwd 16x32 -> 64", "LoRA r=4 fwd+bwd 16x32 -> 64",
-                "LoRA r=4 / frozen (ratio of medians)", "LoRA merge+unmerge", "LoRA merge-and-unload",
+                "LoRA r=4 / frozen (same turn)", "LoRA merge+unmerge", "LoRA merge-and-unload",
                 "LoRA r=8 train step 2x16  ", "LoRA r=8 train step 2x16 examples/s", "LoRA r=8 train step 2x16 tokens/s",
                 "LoRA r=8 train step 2x16 of GEMM peak", "QLoRA NF4 r=8 train step 2x16  ",
                 "QLoRA NF4 r=8 train step 2x16 of GEMM peak")) {
