@@ -7,6 +7,7 @@ import dev.peft4j.core.model.bert.BertConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.task.SequenceClassifier;
+import dev.peft4j.core.nn.WeightLoader;
 
 import java.io.IOException;
 import java.util.List;
@@ -21,14 +22,15 @@ final class ClassifierModel {
      * @param labels label names by class index
      * @param pooling how the sequence vector is formed
      * @param manager owner of the parameters
+     * @param weights how the weights land (full precision, or quantized while loading)
      * @return the classifier
      * @throws IOException when the weights cannot be read
      */
     static BertForSequenceClassification load(ModelFiles files, List<String> labels, Pooling pooling,
-            NDManager manager) throws IOException {
+            NDManager manager, WeightLoader weights) throws IOException {
         try (TensorSource w = files.openWeights()) {
             return BertForSequenceClassification.loader().setCheckpoint(w, files.config()).setManager(manager)
-                    .optPooling(pooling).optLabels(labels).load();
+                    .optPooling(pooling).optLabels(labels).optWeightLoader(weights).load();
         }
     }
 

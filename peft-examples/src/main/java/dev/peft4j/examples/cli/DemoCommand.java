@@ -116,13 +116,14 @@ final class DemoCommand extends CliCommand {
                     train.size(), test.size(), run.maxLength, train.truncatedCount() + test.truncatedCount());
             o.flush();
 
-            BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager);
+            BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager,
+                    quantize.weightLoader());
             if (quantize.enabled()) {
-                long before = Quantization.weightBytes(model);
-                List<String> paths = quantize.apply(model);
-                o.printf(Locale.ROOT, "base: %d linear layers quantized to %s, model weights %.1f MiB -> %.1f MiB%n",
-                        paths.size(), quantize.describe(), before / MIB, Quantization.weightBytes(model) / MIB);
-                summary.put("quantized_layers", paths.size());
+                long layers = QuantizeOptions.fourBitLayers(model);
+                o.printf(Locale.ROOT, "base: %d linear layers quantized to %s while loading, model weights %.1f MiB"
+                        + " (%.1f MiB in F32)%n", layers, quantize.describe(), Quantization.weightBytes(model) / MIB,
+                        4.0 * model.parameterCount() / MIB);
+                summary.put("quantized_layers", layers);
             }
             long t = System.nanoTime();
             ClassificationMetrics baseline = EmbeddingBaseline.run(files, train, test, EVAL_BATCH);

@@ -9,6 +9,7 @@ import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertModel;
 import dev.peft4j.core.text.TextTokenizer;
+import dev.peft4j.core.nn.WeightLoader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,12 +44,28 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer, List<String> names
      * @throws IOException when files are missing or unreadable
      */
     static EncoderModel load(String spec, int maxLength, NDManager manager) throws IOException {
+        return load(spec, maxLength, manager, WeightLoader.FULL_PRECISION);
+    }
+
+    /**
+     * {@link #load(String, int, NDManager)} with the weights placed by {@code weights} (full
+     * precision, or quantized while loading).
+     *
+     * @param spec a builtin id or a model directory
+     * @param maxLength tokens per text, 0 for the model's default
+     * @param manager owner of the weights
+     * @param weights how the weights land
+     * @return the encoder
+     * @throws IOException when the files cannot be read
+     */
+    static EncoderModel load(String spec, int maxLength, NDManager manager, WeightLoader weights)
+            throws IOException {
         if (Builtins.isBuiltin(spec)) {
             BuiltinModel builtin = Builtins.get(spec);
             HfConfig hf = HfConfig.of(builtin.config(), spec);
             BertModel model;
-            try (TensorSource weights = builtin.openWeights()) {
-                model = BertModel.load(weights, hf, manager);
+            try (TensorSource source = builtin.openWeights()) {
+                model = BertModel.load(source, hf, manager, weights);
             }
             int len = length(maxLength, BUILTIN_MAX_LENGTH, model);
             TextTokenizer tok = TextTokenizer.builder().setTokenizerJson(builtin.tokenizerJson(), spec)
@@ -66,8 +83,8 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer, List<String> names
         }
         HfConfig hf = HfConfig.read(dir);
         BertModel model;
-        try (TensorSource weights = TensorSources.open(dir)) {
-            model = BertModel.load(weights, hf, manager);
+        try (TensorSource source = TensorSources.open(dir)) {
+            model = BertModel.load(source, hf, manager, weights);
         }
         int len = length(maxLength, model.config().maxPositionEmbeddings(), model);
         TextTokenizer tok = TextTokenizer.builder().setTokenizerFile(tokenizerFile).setMaxLength(len).build();

@@ -96,8 +96,8 @@ final class EvalCommand extends CliCommand {
                     .optTextField(meta.getOrDefault("text_field", "text"))
                     .optLabelField(meta.getOrDefault("label_field", "label"))
                     .optLabels(LabelSet.of(labels.labels())).optSkipBadRows(skipBadRows).build();
-            BertForSequenceClassification base = ClassifierModel.load(files, labels.labels(), pooling, manager);
-            quantize.apply(base);
+            BertForSequenceClassification base = ClassifierModel.load(files, labels.labels(), pooling, manager,
+                    quantize.weightLoader());
             PeftModel.load(base, adapter, manager);
             ClassificationTask.ClassificationEvaluation e = ClassificationTask.evaluate(
                     new ParameterStore(manager, false), manager, ds, ClassifierModel.classifier(base), batchSize);

@@ -142,12 +142,12 @@ final class MergeCommand extends CliCommand {
         try (TensorSource weights = builtin != null ? builtin.openWeights() : TensorSources.open(dir)) {
             Module m;
             if (type.equals("bert")) {
-                m = classifies(adapterConfig) ? classifier(weights, hf, manager) : BertModel.load(weights, hf, manager);
+                m = classifies(adapterConfig) ? classifier(weights, hf, manager)
+                        : BertModel.load(weights, hf, manager, quantize.weightLoader());
             } else {
                 throw new ConfigException(hf.source() + ": model_type '" + type + "' is not supported by merge"
                         + " (bert, " + String.join(", ", LlamaConfig.TYPES) + ")");
             }
-            quantize.apply(m);
             return new Base(m, hf.json(), names, builtin, dir);
         }
     }
@@ -161,7 +161,7 @@ final class MergeCommand extends CliCommand {
     private BertForSequenceClassification classifier(TensorSource weights, HfConfig hf, NDManager manager)
             throws IOException {
         BertForSequenceClassification.Loader loader = BertForSequenceClassification.loader()
-                .setCheckpoint(weights, hf).setManager(manager);
+                .setCheckpoint(weights, hf).setManager(manager).optWeightLoader(quantize.weightLoader());
         Optional<List<String>> labels = AdapterLabels.read(adapter);
         labels.ifPresent(loader::optLabels);
         loader.optPooling(AdapterLabels.pooling(adapter));

@@ -3,16 +3,16 @@ package dev.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
 import dev.peft4j.quant.nn.QuantizedLlama;
-import dev.peft4j.quant.nn.Quantizer;
+import dev.peft4j.quant.nn.QuantizedLoader;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -62,14 +62,12 @@ final class QuantizeOptions {
     }
 
     /**
-     * Quantizes {@code base} when {@code --quantize} was given.
-     *
-     * @param base the loaded model
-     * @return the quantized module paths (none without {@code --quantize})
+     * @return how model weights land: quantized while loading with {@code --quantize}, else in
+     *     full precision
      */
-    List<String> apply(Module base) {
+    WeightLoader weightLoader() {
         QuantizationConfig c = config();
-        return c == null ? List.of() : Quantizer.quantizeModules(base, c);
+        return c == null ? WeightLoader.FULL_PRECISION : QuantizedLoader.quantizing(c);
     }
 
     /**

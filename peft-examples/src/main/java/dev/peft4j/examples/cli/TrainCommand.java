@@ -116,8 +116,9 @@ final class TrainCommand extends CliCommand {
             ClassificationDataset eval = evalFile == null ? null : ClassificationDataset.builder().setFile(evalFile)
                     .setTokenizer(tokenizer).optTextField(textField).optLabelField(labelField)
                     .optLabels(train.labels()).optSkipBadRows(skipBadRows).build();
-            BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager);
-            quantize(base);
+            BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
+                    quantize.weightLoader());
+            reportQuantized(base);
             PeftModel peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
                     run.seed, manager);
             printInfo(peft.trainableParameters().toString());
@@ -160,11 +161,7 @@ final class TrainCommand extends CliCommand {
             CausalLmDataset train = data.load(trainFile, run.maxLength, template, skipBadRows);
             CausalLmDataset eval = evalFile == null ? null : data.load(evalFile, run.maxLength, template, skipBadRows);
             LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
-            long fourBit = QuantizeOptions.fourBitLayers(base);
-            if (fourBit > 0) {
-                printInfo(quantize.enabled() ? "quantized " + fourBit + " linear layers to " + quantize.describe()
-                        : "loaded " + fourBit + " 4-bit linear layers as saved");
-            }
+            reportQuantized(base);
             PeftModel peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
                     manager);
             printInfo(peft.trainableParameters().toString());
@@ -186,10 +183,11 @@ final class TrainCommand extends CliCommand {
         return summary;
     }
 
-    private void quantize(Module base) {
-        if (quantize.enabled()) {
-            List<String> paths = quantize.apply(base);
-            printInfo("quantized " + paths.size() + " linear layers to " + quantize.describe());
+    private void reportQuantized(Module base) {
+        long fourBit = QuantizeOptions.fourBitLayers(base);
+        if (fourBit > 0) {
+            printInfo(quantize.enabled() ? "quantized " + fourBit + " linear layers to " + quantize.describe()
+                    : "loaded " + fourBit + " 4-bit linear layers as saved");
         }
     }
 

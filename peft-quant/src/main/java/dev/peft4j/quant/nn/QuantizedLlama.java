@@ -1,6 +1,7 @@
 package dev.peft4j.quant.nn;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.ConfigException;
@@ -8,12 +9,8 @@ import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Loads a Llama-family model (Llama, Qwen2, Mistral) with its linear layers in 4 bits, as
@@ -24,8 +21,6 @@ import java.util.List;
  * saved, without re-quantizing.
  */
 public final class QuantizedLlama {
-
-    private static final Logger LOG = LoggerFactory.getLogger(QuantizedLlama.class);
 
     private QuantizedLlama() {}
 
@@ -67,17 +62,9 @@ public final class QuantizedLlama {
         } else {
             settings = config;
         }
-        LlamaForCausalLM model = new LlamaForCausalLM(LlamaConfig.from(hf));
-        List<String> quantized = Quantizer.quantizeModules(model, settings);
         try (TensorSource source = TensorSources.open(dir)) {
-            QuantizedLoadReport report = QuantizedLoader.builder()
-                    .setSource(source)
-                    .setManager(manager)
-                    .optIgnore(LlamaForCausalLM.IGNORED)
-                    .build()
-                    .load(model);
-            LOG.info("loaded {} with {} linear layers in 4 bits: {}", dir, quantized.size(), report.summary());
+            return LlamaForCausalLM.load(LlamaConfig.from(hf), source, manager, DataType.FLOAT32,
+                    QuantizedLoader.quantizing(settings));
         }
-        return model;
     }
 }

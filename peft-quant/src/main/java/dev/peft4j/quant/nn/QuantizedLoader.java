@@ -12,6 +12,7 @@ import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.nn.StateDictException;
 import dev.peft4j.core.nn.StateDictLoader;
 import dev.peft4j.core.nn.StateDictPlan;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.nn.StateDictReport;
 import dev.peft4j.quant.QuantState;
 import dev.peft4j.quant.QuantStateDict;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -78,6 +80,47 @@ public final class QuantizedLoader {
         strict = b.strict;
         keyMapper = b.keyMapper;
         ignore = b.ignore;
+    }
+
+    /**
+     * Quantize-on-load for the model families' loaders ({@code BertModel.load}, {@code
+     * BertForSequenceClassification.loader().optWeightLoader}, {@code LlamaForCausalLM.load}):
+     * replaces the built model's linear layers by 4-bit shells ({@link Quantizer#quantizeModules})
+     * and loads it with this loader under the family's names, ignore list and strictness. Weights
+     * saved quantized load as saved.
+     *
+     * @param config the 4-bit settings
+     * @return the weight loader
+     */
+    public static Quantizing quantizing(QuantizationConfig config) {
+        return new Quantizing(config);
+    }
+
+    /** The weight loader of {@link #quantizing}; keeps the memory report of its latest load. */
+    public static final class Quantizing implements WeightLoader {
+
+        private final QuantizationConfig config;
+        private volatile QuantizedLoadReport last;
+
+        private Quantizing(QuantizationConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+        }
+
+        @Override
+        public StateDictReport load(Module model, Request r) {
+            List<String> replaced = Quantizer.quantizeModules(model, config);
+            QuantizedLoadReport report = builder().setSource(r.source()).setManager(r.manager())
+                    .optDataType(r.dataType()).optKeyMapper(r.keyMapper()).optIgnore(r.ignore())
+                    .optStrict(r.strict()).build().load(model);
+            LOG.info("{}: {} linear layers in 4 bits; {}", r.source().location(), replaced.size(), report.summary());
+            last = report;
+            return report.stateDict();
+        }
+
+        /** @return the report of the latest load, with its live-byte accounting, if any */
+        public Optional<QuantizedLoadReport> lastReport() {
+            return Optional.ofNullable(last);
+        }
     }
 
     /** @return a new builder */

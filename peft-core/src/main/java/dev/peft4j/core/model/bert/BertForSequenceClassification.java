@@ -15,7 +15,7 @@ import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.StateDictException;
-import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,6 +159,7 @@ public class BertForSequenceClassification extends Module {
         private NDManager manager;
         private Pooling pooling;
         private List<String> labels;
+        private WeightLoader weights = WeightLoader.FULL_PRECISION;
 
         private Loader() {}
 
@@ -215,6 +216,16 @@ public class BertForSequenceClassification extends Module {
         }
 
         /**
+         * @param weights how the tensors land in the model (default {@link
+         *     WeightLoader#FULL_PRECISION}; peft-quant's quantizing loader quantizes on load)
+         * @return this loader
+         */
+        public Loader optWeightLoader(WeightLoader weights) {
+            this.weights = Objects.requireNonNull(weights, "weights");
+            return this;
+        }
+
+        /**
          * @return the classifier
          * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a
          *     supported BERT
@@ -262,14 +273,8 @@ public class BertForSequenceClassification extends Module {
                     ? Set.of("classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias")
                     : Set.of("classifier.weight", "classifier.bias");
             check(model, source, mapper, fresh);
-            StateDictReport report = StateDictLoader.builder()
-                    .setSource(source)
-                    .setManager(manager)
-                    .optStrict(false)
-                    .optIgnore(BertCheckpoint::isBuffer)
-                    .optKeyMapper(mapper)
-                    .build()
-                    .load(model);
+            StateDictReport report = weights.load(model, new WeightLoader.Request(source, manager,
+                    DataType.FLOAT32, mapper, BertCheckpoint::isBuffer, false));
             List<String> skipped = source.names().stream()
                     .filter(n -> !BertCheckpoint.isBuffer(n) && mapper.apply(n) == null).toList();
             if (!skipped.isEmpty()) {

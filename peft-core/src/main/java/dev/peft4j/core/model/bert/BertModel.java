@@ -14,7 +14,7 @@ import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
-import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * The BERT encoder, Hugging Face's {@code BertModel}, with its parameter names: {@code
@@ -115,23 +116,33 @@ public class BertModel extends Module {
      * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the config
      */
     public static BertModel load(TensorSource source, HfConfig hfConfig, NDManager manager) {
+        return load(source, hfConfig, manager, WeightLoader.FULL_PRECISION);
+    }
+
+    /**
+     * {@link #load(TensorSource, HfConfig, NDManager)} with another way of placing the weights,
+     * such as peft-quant's quantize-on-load.
+     *
+     * @param source the weights (the caller keeps ownership)
+     * @param hfConfig the model's {@code config.json}
+     * @param manager owner of the parameter arrays; its device is where they live
+     * @param weights how the tensors land in the model
+     * @return the loaded model
+     */
+    public static BertModel load(TensorSource source, HfConfig hfConfig, NDManager manager, WeightLoader weights) {
         BertConfig config = BertConfig.from(hfConfig);
         String prefix = BertCheckpoint.prefix(source);
         BertModel model = new BertModel(config, source.contains(prefix + BertCheckpoint.POOLER));
         List<String> skipped = new ArrayList<>();
-        StateDictReport report = StateDictLoader.builder()
-                .setSource(source)
-                .setManager(manager)
-                .optIgnore(BertCheckpoint::isBuffer)
-                .optKeyMapper(name -> {
-                    if (!name.startsWith(prefix)) {
-                        skipped.add(name);
-                        return null;
-                    }
-                    return BertCheckpoint.canonical(name.substring(prefix.length()));
-                })
-                .build()
-                .load(model);
+        Function<String, String> mapper = name -> {
+            if (!name.startsWith(prefix)) {
+                skipped.add(name);
+                return null;
+            }
+            return BertCheckpoint.canonical(name.substring(prefix.length()));
+        };
+        StateDictReport report = weights.load(model, new WeightLoader.Request(source, manager, DataType.FLOAT32,
+                mapper, BertCheckpoint::isBuffer, true));
         if (!skipped.isEmpty()) {
             LOG.info("{}: skipped {} tensors that are not part of BertModel: {}", source.location(),
                     skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);

@@ -14,7 +14,7 @@ import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
-import dev.peft4j.core.nn.StateDictLoader;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -112,19 +113,30 @@ public class LlamaForCausalLM extends Module {
      */
     public static LlamaForCausalLM load(
             LlamaConfig config, TensorSource source, NDManager manager, DataType dataType) {
+        return load(config, source, manager, dataType, WeightLoader.FULL_PRECISION);
+    }
+
+    /**
+     * {@link #load(LlamaConfig, TensorSource, NDManager, DataType)} with another way of placing
+     * the weights, such as peft-quant's quantize-on-load.
+     *
+     * @param config the configuration
+     * @param source the tensors, by Hugging Face name
+     * @param manager owner of the parameters; its device is where they live
+     * @param dataType the full-precision parameters' floating type
+     * @param weights how the tensors land in the model
+     * @return the loaded model
+     * @throws dev.peft4j.core.nn.StateDictException listing every mismatch
+     */
+    public static LlamaForCausalLM load(LlamaConfig config, TensorSource source, NDManager manager,
+            DataType dataType, WeightLoader weights) {
         if (dataType == DataType.FLOAT16 && !manager.getDevice().isGpu()) {
             LOG.warn("loading {} as float16 on {}: half-precision matmul is very slow on CPU;"
                     + " use float32 there", config.source(), manager.getDevice());
         }
         LlamaForCausalLM lm = new LlamaForCausalLM(config);
-        StateDictReport report = StateDictLoader.builder()
-                .setSource(source)
-                .setManager(manager)
-                .optDataType(dataType)
-                .optIgnore(IGNORED)
-                .optStrict(true)
-                .build()
-                .load(lm);
+        StateDictReport report = weights.load(lm, new WeightLoader.Request(source, manager, dataType,
+                Function.identity(), IGNORED, true));
         LOG.debug("loaded {} from {}: {}", config, source.location(), report.summary());
         return lm;
     }
