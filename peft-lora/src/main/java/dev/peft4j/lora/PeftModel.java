@@ -29,10 +29,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -70,6 +73,12 @@ public final class PeftModel extends Module {
 
     /** PEFT's name of the first adapter. */
     public static final String DEFAULT_ADAPTER = "default";
+
+    /**
+     * Weights-file metadata key holding the SHA-256 of the {@code adapter_config.json} saved with
+     * them: each file is replaced atomically but the pair is not, so a load warns when they differ.
+     */
+    static final String CONFIG_DIGEST_KEY = "peft4j_adapter_config_sha256";
     /** The weights file in an adapter directory. */
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
 
@@ -562,8 +571,10 @@ public final class PeftModel extends Module {
     /**
      * Saves every adapter in PEFT's layout: {@value #DEFAULT_ADAPTER} in {@code dir}, any other in
      * {@code dir/<name>}; each as {@value LoraConfigJson#FILE_NAME} (with {@code inference_mode: true},
-     * as PEFT writes it) and {@value #WEIGHTS_FILE} (metadata {@code format: pt}). Each adapter
-     * directory is written to a temporary directory and renamed into place.
+     * as PEFT writes it) and {@value #WEIGHTS_FILE} (metadata {@code format: pt} and the config's
+     * SHA-256). Both files are written to a temporary directory and each is renamed into place; the
+     * pair is not replaced atomically, so loading warns when the weights were saved with another
+     * config (see {@link #CONFIG_DIGEST_KEY}).
      *
      * @param dir the target directory (created when absent)
      * @throws UncheckedIOException when writing fails
@@ -582,13 +593,35 @@ public final class PeftModel extends Module {
         }
     }
 
+    /**
+     * @param weights an adapter's weights
+     * @param config the {@code adapter_config.json} beside them
+     * @return false when the weights record the digest of another config ({@link
+     *     #CONFIG_DIGEST_KEY}); true when it matches or is absent (files written by PEFT)
+     * @throws IOException when the config cannot be read
+     */
+    static boolean savedWith(TensorSource weights, Path config) throws IOException {
+        String digest = weights.metadata().get(CONFIG_DIGEST_KEY);
+        return digest == null || digest.equals(sha256(config));
+    }
+
+    /** The SHA-256 (hex) of a file's bytes. */
+    private static String sha256(Path file) throws IOException {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
     private void saveOne(String adapter, Path target) throws IOException {
         Path parent = target.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp");
         try {
             LoraConfigJson.write(config(adapter).toBuilder().optInferenceMode(true).build(), tmp);
-            SafetensorsWriter w = SafetensorsWriter.create().metadata("format", "pt");
+            SafetensorsWriter w = SafetensorsWriter.create().metadata("format", "pt")
+                    .metadata(CONFIG_DIGEST_KEY, sha256(tmp.resolve(LoraConfigJson.FILE_NAME)));
             List<NDArray> converted = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : adapterStateDict(adapter).entrySet()) {
                 NDArray a = e.getValue();
@@ -665,6 +698,11 @@ public final class PeftModel extends Module {
         }
         cfg = cfg.toBuilder().optInferenceMode(!trainable).build();
         try (TensorSource src = TensorSources.open(dir.resolve(WEIGHTS_FILE))) {
+            if (!savedWith(src, dir.resolve(LoraConfigJson.FILE_NAME))) {
+                LOG.warn("{} was saved with another {} than the one beside it (edited since, or a save that was"
+                        + " interrupted between the two files); loading the pair as it is", dir.resolve(WEIGHTS_FILE),
+                        LoraConfigJson.FILE_NAME);
+            }
             loadAdapter(cfg, src, adapter);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir.resolve(WEIGHTS_FILE), e);

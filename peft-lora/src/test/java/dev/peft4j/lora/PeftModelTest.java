@@ -266,7 +266,11 @@ class PeftModelTest {
             assertTrue(json.contains("\"inference_mode\": true") && json.contains("\"use_dora\": true")
                     && json.contains("\"peft_type\": \"LORA\""), json);
             try (TensorSource src = TensorSources.open(dir.resolve("adapter_model.safetensors"))) {
-                assertEquals(Map.of("format", "pt"), src.metadata());
+                assertEquals("pt", src.metadata().get("format"));
+                assertEquals(2, src.metadata().size(), src.metadata().toString());
+                assertTrue(PeftModel.savedWith(src, dir.resolve("adapter_config.json")));
+                assertFalse(PeftModel.savedWith(src, dir.resolve("second/adapter_config.json")),
+                        "another config than the one saved with the weights");
                 assertTrue(src.contains("base_model.model.layer.1.attention.value.lora_magnitude_vector"));
                 assertTrue(src.contains("base_model.model.classifier.weight"));
                 assertEquals(4 * 3 + 2, src.names().size());
@@ -278,6 +282,13 @@ class PeftModelTest {
             assertTrue(out.contentEquals(TinyNet.run(q, x, false)), "bit-exact");
             for (Map.Entry<String, NDArray> e : p.adapterStateDict("default").entrySet()) {
                 assertTrue(e.getValue().contentEquals(q.adapterStateDict("default").get(e.getKey())), e.getKey());
+            }
+            // a hand-edited config still loads (with a warning that the pair differs)
+            Path second = dir.resolve("second/adapter_config.json");
+            Files.writeString(second, Files.readString(second).replace("\"inference_mode\": true",
+                    "\"inference_mode\": false"));
+            try (TensorSource src = TensorSources.open(dir.resolve("second/adapter_model.safetensors"))) {
+                assertFalse(PeftModel.savedWith(src, second));
             }
             q.loadAdapter(dir.resolve("second"), "second", true);
             q.setAdapter("second");
