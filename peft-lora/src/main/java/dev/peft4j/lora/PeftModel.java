@@ -513,12 +513,40 @@ public final class PeftModel extends Module {
      * @return the base model, without 4-bit layers
      */
     public Module mergeAndUnloadDense(boolean safe) {
+        return mergeAndUnloadDense(safe, DataType.FLOAT32);
+    }
+
+    /**
+     * {@link #mergeAndUnloadDense(boolean)} into dequantized layers of type {@code dtype}: FLOAT32,
+     * or FLOAT16 for a CUDA deployment (dequantized and merged in float32, the sum rounded to
+     * float16 once).
+     * Full-precision layers keep their type.
+     *
+     * @param safe as in {@link #merge(boolean)}
+     * @param dtype FLOAT32 or FLOAT16
+     * @return the base model, without 4-bit layers
+     */
+    public Module mergeAndUnloadDense(boolean safe, DataType dtype) {
         checkOpen();
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+            throw new IllegalArgumentException("a dense merge is FLOAT32 or FLOAT16, got " + dtype);
+        }
         List<String> dense = Quantizer.dequantizeModules(base, DataType.FLOAT32);
         if (!dense.isEmpty()) {
-            LOG.info("merging into {} dequantized float32 layers", dense.size());
+            LOG.info("merging into {} dequantized layers ({})", dense.size(), dtype);
         }
-        return mergeAndUnload(safe);
+        Module merged = mergeAndUnload(safe);
+        if (dtype == DataType.FLOAT16) {
+            for (String path : dense) {
+                // a layer that was adapted sits at its own path again, without ".base_layer"
+                String at = path.endsWith(".base_layer") ? path.substring(0, path.length() - 11) : path;
+                Linear f32 = (Linear) merged.getModule(at);
+                NDManager owner = f32.parameter("weight").getArray().getManager();
+                merged.setModule(at, Linear.copyOf(f32, DataType.FLOAT16, owner));
+                f32.parameter("weight").getArray().close();
+            }
+        }
+        return merged;
     }
 
     /**

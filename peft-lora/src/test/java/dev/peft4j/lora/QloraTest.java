@@ -102,6 +102,25 @@ class QloraTest {
     }
 
     @Test
+    void denseMergeInFloat16RoundsTheMergedWeightOnce() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            PeftModel f32 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel f16 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            Module a = f32.mergeAndUnloadDense(false, DataType.FLOAT32);
+            Module b = f16.mergeAndUnloadDense(false, DataType.FLOAT16);
+            NDArray w32 = a.getModule("layer.1.attention.query").parameter("weight").getArray();
+            NDArray w16 = b.getModule("layer.1.attention.query").parameter("weight").getArray();
+            assertEquals(DataType.FLOAT16, w16.getDataType());
+            assertEquals(DataType.FLOAT32, b.getModule("classifier").parameter("weight").getArray().getDataType());
+            assertTrue(w32.toType(DataType.FLOAT16, false).contentEquals(w16), "F32 merge rounded to F16 once");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L)
+                            .mergeAndUnloadDense(false, DataType.INT8));
+            assertEquals("a dense merge is FLOAT32 or FLOAT16, got int8", e.getMessage());
+        }
+    }
+
+    @Test
     void denseMergeOfAFullPrecisionBaseIsMergeAndUnload() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = TinyNet.input(m, 5, D, 1);

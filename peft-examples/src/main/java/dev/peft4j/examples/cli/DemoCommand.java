@@ -110,8 +110,8 @@ final class DemoCommand extends CliCommand {
                     .build();
             ClassificationDataset test = ClassificationDataset.builder().setFile(testFile).setTokenizer(tokenizer)
                     .optLabels(train.labels()).build();
-            o.printf(Locale.ROOT, "peft4j demo: all-MiniLM-L6-v2 + LoRA on Amazon Fine Food reviews (%s)%n",
-                    String.join(" / ", train.labels().labels()));
+            o.printf(Locale.ROOT, "peft4j demo: all-MiniLM-L6-v2 + %s on Amazon Fine Food reviews (%s)%n",
+                    quantize.enabled() ? "QLoRA" : "LoRA", String.join(" / ", train.labels().labels()));
             o.printf(Locale.ROOT, "data: %d training and %d test reviews, up to %d tokens (%d truncated)%n",
                     train.size(), test.size(), run.maxLength, train.truncatedCount() + test.truncatedCount());
             o.flush();

@@ -77,6 +77,8 @@ class DemoQuickTest {
         CliRun r = CliRun.of(new DemoCommand(), "--quick", "--quantize", "nf4", "--out", out.toString());
         assertEquals(0, r.code(), r.err() + r.out());
         List<String> lines = r.out().lines().toList();
+        assertEquals("peft4j demo: all-MiniLM-L6-v2 + QLoRA on Amazon Fine Food reviews (great / other)",
+                lines.get(0));
         // 6 layers x (query, key, value, attention output, intermediate, output); embeddings and head stay F32
         assertEquals("base: 36 linear layers quantized to NF4 (blocksize 64, double quant) while loading, model"
                 + " weights 51.3 MiB (86.1 MiB in F32)", lines.get(2));

@@ -15,7 +15,11 @@ import dev.peft4j.core.train.RandomBatchSampler;
 import dev.peft4j.core.train.StepOutput;
 import dev.peft4j.core.train.TrainStep;
 import dev.peft4j.core.train.TrainingConfig;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.nn.QuantizationConfig;
+import dev.peft4j.quant.nn.QuantizedLoader;
 import dev.peft4j.lora.PeftModel;
 
 import java.nio.file.Files;
@@ -55,12 +59,12 @@ public final class LoraSoak {
     /**
      * Runs a soak in this JVM and prints {@code SOAK <slope bytes per 100 steps> <summary>}.
      *
-     * @param args steps, warm-up, sampling interval, output directory
+     * @param args steps, warm-up, sampling interval, output directory, {@code nf4} for QLoRA
      * @throws Exception when training fails
      */
     public static void main(String[] args) throws Exception {
         Result r = run(Integer.parseInt(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
-                Path.of(args[3]));
+                Path.of(args[3]), args[4].equals("nf4"));
         System.out.println("SOAK " + r.slopeBytesPer100() + " " + r.samples().size() + " " + r);
     }
 
@@ -74,16 +78,17 @@ public final class LoraSoak {
      * @param warmup steps before the first sample
      * @param every steps between samples
      * @param dir a scratch directory
+     * @param nf4 QLoRA: the base's linear layers in NF4
      * @return the child's {@code SOAK} line split into slope, sample count and summary
      * @throws Exception when the child fails
      */
-    public static String[] runInChild(int steps, int warmup, int every, Path dir) throws Exception {
+    public static String[] runInChild(int steps, int warmup, int every, Path dir, boolean nf4) throws Exception {
         Path err = dir.resolve("soak.err");
         Process p = dev.peft4j.core.testing.ChildJvm.start(
                 List.of("-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
                         "-Dai.djl.pytorch.num_threads=1"), LoraSoak.class, err,
                 Integer.toString(steps), Integer.toString(warmup), Integer.toString(every),
-                dir.resolve("out").toString());
+                dir.resolve("out").toString(), nf4 ? "nf4" : "f32");
         String line = null;
         try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(
                 p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
@@ -107,15 +112,18 @@ public final class LoraSoak {
      * @param warmup steps before the first sample
      * @param every steps between samples
      * @param out an empty output directory for the trainer
+     * @param nf4 QLoRA: the base's linear layers quantized to NF4 while loading
      * @return the samples and fitted slope
      * @throws Exception when loading or training fails
      */
-    public static Result run(int steps, int warmup, int every, Path out) throws Exception {
+    public static Result run(int steps, int warmup, int every, Path out, boolean nf4) throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
             BertModel bert;
             try (TensorSource weights = builtin.openWeights()) {
-                bert = BertModel.load(weights, HfConfig.of(builtin.config(), builtin.id()), m);
+                bert = BertModel.load(weights, HfConfig.of(builtin.config(), builtin.id()), m, nf4
+                        ? QuantizedLoader.quantizing(QuantizationConfig.builder().setQuantType(QuantType.NF4).build())
+                        : WeightLoader.FULL_PRECISION);
             }
             PeftModel peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value")
                     .optR(8).optLoraAlpha(16).optLoraDropout(0.1).build(), m);
