@@ -20,6 +20,8 @@ import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.quant.QuantState;
+import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.Quantizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +34,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -79,6 +82,13 @@ public final class PeftModel extends Module {
      * them: each file is replaced atomically but the pair is not, so a load warns when they differ.
      */
     static final String CONFIG_DIGEST_KEY = "peft4j_adapter_config_sha256";
+
+    /**
+     * Weights-file metadata key naming the 4-bit quantization of the base the adapter was trained
+     * over (QLoRA), e.g. {@code nf4, blocksize 64, double quant}; absent for a full-precision base.
+     * PEFT's config has no such field; a load onto a base quantized otherwise warns.
+     */
+    static final String BASE_QUANTIZATION_KEY = "peft4j_base_quantization";
     /** The weights file in an adapter directory. */
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
 
@@ -633,6 +643,38 @@ public final class PeftModel extends Module {
         return digest == null || digest.equals(sha256(config));
     }
 
+    /**
+     * @param model a model
+     * @return the quantization of its first 4-bit layer, e.g. {@code nf4, blocksize 64, double
+     *     quant}; empty when it has none
+     */
+    static Optional<String> baseQuantization(Module model) {
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof Linear4bit q && q.hasWeight()) {
+                QuantState st = q.quantState();
+                return Optional.of(st.quantType().bnbName() + ", blocksize " + st.blocksize()
+                        + (st.nested().isPresent() ? ", double quant" : ""));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * @param trainedOver the adapter's {@link #BASE_QUANTIZATION_KEY}, or null when unknown
+     * @param now the quantization of the base it is loaded onto
+     * @return a warning when the adapter was trained over a 4-bit base other than this one, else
+     *     null
+     */
+    static String quantizationMismatch(String trainedOver, Optional<String> now) {
+        if (trainedOver == null || now.map(trainedOver::equals).orElse(false)) {
+            return null; // unknown (saved by PEFT or an older peft4j), or the same
+        }
+        return "the adapter was trained over a 4-bit (" + trainedOver + ") base but is loaded onto a "
+                + now.map(q -> "4-bit (" + q + ")").orElse("full-precision") + " one, so its outputs differ from"
+                + " training; quantize the base the same way (on the command line: --quantize "
+                + trainedOver.split(",")[0] + ", with --blocksize/--no-double-quant as in training)";
+    }
+
     /** The SHA-256 (hex) of a file's bytes. */
     private static String sha256(Path file) throws IOException {
         try {
@@ -650,6 +692,7 @@ public final class PeftModel extends Module {
             LoraConfigJson.write(config(adapter).toBuilder().optInferenceMode(true).build(), tmp);
             SafetensorsWriter w = SafetensorsWriter.create().metadata("format", "pt")
                     .metadata(CONFIG_DIGEST_KEY, sha256(tmp.resolve(LoraConfigJson.FILE_NAME)));
+            baseQuantization(base).ifPresent(q -> w.metadata(BASE_QUANTIZATION_KEY, q));
             List<NDArray> converted = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : adapterStateDict(adapter).entrySet()) {
                 NDArray a = e.getValue();
@@ -726,6 +769,10 @@ public final class PeftModel extends Module {
         }
         cfg = cfg.toBuilder().optInferenceMode(!trainable).build();
         try (TensorSource src = TensorSources.open(dir.resolve(WEIGHTS_FILE))) {
+            String mismatch = quantizationMismatch(src.metadata().get(BASE_QUANTIZATION_KEY), baseQuantization(base));
+            if (mismatch != null) {
+                LOG.warn("{}: {}", dir, mismatch);
+            }
             if (!savedWith(src, dir.resolve(LoraConfigJson.FILE_NAME))) {
                 LOG.warn("{} was saved with another {} than the one beside it (edited since, or a save that was"
                         + " interrupted between the two files); loading the pair as it is", dir.resolve(WEIGHTS_FILE),

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.quant.QuantType;
@@ -11,12 +13,16 @@ import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
 import dev.peft4j.quant.nn.Quantizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,6 +123,36 @@ class QloraTest {
                     () -> PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L)
                             .mergeAndUnloadDense(false, DataType.INT8));
             assertEquals("a dense merge is FLOAT32 or FLOAT16, got int8", e.getMessage());
+        }
+    }
+
+    @Test
+    void savedAdapterRecordsTheBaseQuantization(@TempDir Path dir) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            PeftModel qlora = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            qlora.save(dir.resolve("q"));
+            try (TensorSource src = TensorSources.open(dir.resolve("q/adapter_model.safetensors"))) {
+                assertEquals("nf4, blocksize 64, double quant", src.metadata().get(PeftModel.BASE_QUANTIZATION_KEY));
+            }
+            PeftModel lora = PeftModel.wrap(TinyNet.create(D, m, 3), config(LoraInit.RANDOM), m, 7L);
+            lora.save(dir.resolve("f"));
+            try (TensorSource src = TensorSources.open(dir.resolve("f/adapter_model.safetensors"))) {
+                assertNull(src.metadata().get(PeftModel.BASE_QUANTIZATION_KEY));
+            }
+            Optional<String> nf4 = Optional.of("nf4, blocksize 64, double quant");
+            assertNull(PeftModel.quantizationMismatch("nf4, blocksize 64, double quant", nf4));
+            assertNull(PeftModel.quantizationMismatch(null, nf4), "unknown: saved by PEFT");
+            assertNull(PeftModel.quantizationMismatch(null, Optional.empty()));
+            assertEquals("the adapter was trained over a 4-bit (nf4, blocksize 64, double quant) base but is loaded"
+                    + " onto a full-precision one, so its outputs differ from training; quantize the base the same"
+                    + " way (on the command line: --quantize nf4, with --blocksize/--no-double-quant as in"
+                    + " training)", PeftModel.quantizationMismatch(nf4.get(), Optional.empty()));
+            assertTrue(PeftModel.quantizationMismatch(nf4.get(), Optional.of("fp4, blocksize 64, double quant"))
+                    .contains("loaded onto a 4-bit (fp4, blocksize 64, double quant) one"));
+            // the loaded QLoRA adapter over the same NF4 base reproduces the trained outputs
+            NDArray x = TinyNet.input(m, 5, D, 1);
+            PeftModel back = PeftModel.load(quantizedNet(m), dir.resolve("q"), m);
+            assertTrue(TinyNet.run(qlora, x, false).contentEquals(TinyNet.run(back, x, false)));
         }
     }
 
