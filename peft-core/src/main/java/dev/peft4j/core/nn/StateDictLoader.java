@@ -39,6 +39,7 @@ public final class StateDictLoader {
     private final boolean strict;
     private final Function<String, String> keyMapper;
     private final Predicate<String> ignore;
+    private final Predicate<String> mayBeMissing;
 
     private StateDictLoader(Builder b) {
         this.source = b.source;
@@ -47,6 +48,7 @@ public final class StateDictLoader {
         this.strict = b.strict;
         this.keyMapper = b.keyMapper;
         this.ignore = b.ignore;
+        this.mayBeMissing = b.mayBeMissing;
     }
 
     /** @return a new builder */
@@ -65,7 +67,7 @@ public final class StateDictLoader {
     public StateDictReport load(Module module) {
         StateDictPlan plan =
                 StateDictPlan.of(module, source, keyMapper, ignore, StateDictPlan.Fit.sameShape())
-                        .check(strict, source.location().toString());
+                        .check(strict, mayBeMissing, source.location().toString());
         for (StateDictPlan.Entry e : plan.entries()) {
             assign(e.parameter(), e.name());
         }
@@ -96,6 +98,7 @@ public final class StateDictLoader {
         private boolean strict = true;
         private Function<String, String> keyMapper = Function.identity();
         private Predicate<String> ignore = k -> false;
+        private Predicate<String> mayBeMissing = k -> false;
 
         private Builder() {}
 
@@ -152,6 +155,16 @@ public final class StateDictLoader {
          */
         public Builder optIgnore(Predicate<String> ignore) {
             this.ignore = ignore;
+            return this;
+        }
+
+        /**
+         * @param mayBeMissing parameter paths that strict mode lets be absent from the checkpoint
+         *     (a fresh head the caller initializes afterwards); default none
+         * @return this builder
+         */
+        public Builder optMayBeMissing(Predicate<String> mayBeMissing) {
+            this.mayBeMissing = Objects.requireNonNull(mayBeMissing, "mayBeMissing");
             return this;
         }
 

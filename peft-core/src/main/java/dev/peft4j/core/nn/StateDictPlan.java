@@ -139,7 +139,22 @@ public final class StateDictPlan {
      * @throws StateDictException listing every problem
      */
     public StateDictPlan check(boolean strict, String where) {
-        if (strict && !report.isClean()) {
+        return check(strict, path -> false, where);
+    }
+
+    /**
+     * Throws when the plan is not clean and {@code strict} is set, tolerating missing parameters
+     * that {@code mayBeMissing} accepts (a fresh head the caller initializes).
+     *
+     * @param strict whether any other problem is an error
+     * @param mayBeMissing parameter paths allowed to be absent from the checkpoint
+     * @param where the checkpoint, for the message
+     * @return this plan
+     * @throws StateDictException listing every problem (all missing parameters included)
+     */
+    public StateDictPlan check(boolean strict, Predicate<String> mayBeMissing, String where) {
+        boolean missingOk = report.missing().stream().allMatch(mayBeMissing);
+        if (strict && (!missingOk || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())) {
             throw new StateDictException(where, report);
         }
         return this;

@@ -25,6 +25,7 @@ public interface WeightLoader {
             .optDataType(r.dataType())
             .optKeyMapper(r.keyMapper())
             .optIgnore(r.ignore())
+            .optMayBeMissing(r.mayBeMissing())
             .optStrict(r.strict())
             .build()
             .load(model);
@@ -48,9 +49,10 @@ public interface WeightLoader {
      * @param keyMapper checkpoint name to parameter path, {@code null} to skip the tensor
      * @param ignore checkpoint names to skip silently
      * @param strict whether any mismatch throws
+     * @param mayBeMissing parameter paths strict mode lets be absent (a fresh head)
      */
     record Request(TensorSource source, NDManager manager, DataType dataType, Function<String, String> keyMapper,
-            Predicate<String> ignore, boolean strict) {
+            Predicate<String> ignore, boolean strict, Predicate<String> mayBeMissing) {
 
         /** Checks that nothing is null. */
         public Request {
@@ -59,6 +61,22 @@ public interface WeightLoader {
             Objects.requireNonNull(dataType, "dataType");
             Objects.requireNonNull(keyMapper, "keyMapper");
             Objects.requireNonNull(ignore, "ignore");
+            Objects.requireNonNull(mayBeMissing, "mayBeMissing");
+        }
+
+        /**
+         * A request with nothing allowed to be missing.
+         *
+         * @param source the tensors
+         * @param manager owner of the loaded arrays
+         * @param dataType the floating type of full-precision parameters
+         * @param keyMapper checkpoint name to parameter path
+         * @param ignore checkpoint names to skip silently
+         * @param strict whether any mismatch throws
+         */
+        public Request(TensorSource source, NDManager manager, DataType dataType, Function<String, String> keyMapper,
+                Predicate<String> ignore, boolean strict) {
+            this(source, manager, dataType, keyMapper, ignore, strict, path -> false);
         }
     }
 }

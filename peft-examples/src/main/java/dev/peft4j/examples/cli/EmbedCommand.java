@@ -74,7 +74,7 @@ final class EmbedCommand extends CliCommand {
         ObjectMapper json = new ObjectMapper();
         PrintWriter out = out();
         try (NDManager manager = NDManager.newBaseManager();
-                EncoderModel encoder = EncoderModel.load(model, maxLength, manager, quantize.weightLoader())) {
+                EncoderModel encoder = EncoderModel.load(model, maxLength, manager, quantize::weightLoader)) {
             if (adapter != null) {
                 AdapterInput.load(encoder.model(), adapter, encoder.names(), manager, spec.commandLine().getErr());
             }

@@ -17,6 +17,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A BERT encoder and its tokenizer, resolved from a command line's {@code --model}: a built-in id
@@ -44,28 +45,29 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer, List<String> names
      * @throws IOException when files are missing or unreadable
      */
     static EncoderModel load(String spec, int maxLength, NDManager manager) throws IOException {
-        return load(spec, maxLength, manager, WeightLoader.FULL_PRECISION);
+        return load(spec, maxLength, manager, hf -> WeightLoader.FULL_PRECISION);
     }
 
     /**
-     * {@link #load(String, int, NDManager)} with the weights placed by {@code weights} (full
-     * precision, or quantized while loading).
+     * {@link #load(String, int, NDManager)} with the weights placed by the loader {@code weights}
+     * picks for the model's configuration (full precision, or 4-bit while loading).
      *
      * @param spec a builtin id or a model directory
      * @param maxLength tokens per text, 0 for the model's default
      * @param manager owner of the weights
-     * @param weights how the weights land
+     * @param weights how the weights land, given the model's {@code config.json}
      * @return the encoder
      * @throws IOException when the files cannot be read
      */
-    static EncoderModel load(String spec, int maxLength, NDManager manager, WeightLoader weights)
+    static EncoderModel load(String spec, int maxLength, NDManager manager,
+            Function<HfConfig, WeightLoader> weights)
             throws IOException {
         if (Builtins.isBuiltin(spec)) {
             BuiltinModel builtin = Builtins.get(spec);
             HfConfig hf = HfConfig.of(builtin.config(), spec);
             BertModel model;
             try (TensorSource source = builtin.openWeights()) {
-                model = BertModel.load(source, hf, manager, weights);
+                model = BertModel.load(source, hf, manager, weights.apply(hf));
             }
             int len = length(maxLength, BUILTIN_MAX_LENGTH, model);
             TextTokenizer tok = TextTokenizer.builder().setTokenizerJson(builtin.tokenizerJson(), spec)
@@ -84,7 +86,7 @@ record EncoderModel(BertModel model, TextTokenizer tokenizer, List<String> names
         HfConfig hf = HfConfig.read(dir);
         BertModel model;
         try (TensorSource source = TensorSources.open(dir)) {
-            model = BertModel.load(source, hf, manager, weights);
+            model = BertModel.load(source, hf, manager, weights.apply(hf));
         }
         int len = length(maxLength, model.config().maxPositionEmbeddings(), model);
         TextTokenizer tok = TextTokenizer.builder().setTokenizerFile(tokenizerFile).setMaxLength(len).build();

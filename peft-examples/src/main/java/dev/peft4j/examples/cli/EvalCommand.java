@@ -97,7 +97,7 @@ final class EvalCommand extends CliCommand {
                     .optLabelField(meta.getOrDefault("label_field", "label"))
                     .optLabels(LabelSet.of(labels.labels())).optSkipBadRows(skipBadRows).build();
             BertForSequenceClassification base = ClassifierModel.load(files, labels.labels(), pooling, manager,
-                    quantize.weightLoader());
+                    quantize.weightLoader(files.config()));
             PeftModel.load(base, adapter, manager);
             ClassificationTask.ClassificationEvaluation e = ClassificationTask.evaluate(
                     new ParameterStore(manager, false), manager, ds, ClassifierModel.classifier(base), batchSize);

@@ -59,8 +59,8 @@ import java.util.Optional;
                     + " are exported as float32.",
             "An adapter trained with --quantize (QLoRA) is merged with the same --quantize options: the"
                     + " base is quantized as in training, dequantized, and the adapter merged in float32."
-                    + " A llama/qwen2/mistral directory saved quantized (peft4j quantize, transformers'"
-                    + " bitsandbytes layout) is merged the same way, without --quantize."
+                    + " A directory saved quantized (peft4j quantize, transformers' bitsandbytes layout) is"
+                    + " merged the same way, without --quantize."
         })
 final class MergeCommand extends CliCommand {
 
@@ -128,27 +128,22 @@ final class MergeCommand extends CliCommand {
         }
         List<String> names = EncoderModel.names(model, hf);
         String type = hf.modelType();
-        boolean prequantized = HfQuantizationConfig.isPresent(hf.json());
+        // 4 bits with --quantize or when saved quantized; the merge and the export are dense either way
+        ObjectNode config = hf.json().deepCopy();
+        config.remove(HfQuantizationConfig.KEY);
         if (LlamaConfig.TYPES.contains(type)) {
-            // streams in 4 bits with --quantize or when saved quantized; the merge is dense either way
-            ObjectNode config = hf.json().deepCopy();
-            config.remove(HfQuantizationConfig.KEY);
             return new Base(quantize.loadLlama(dir, manager), config, names, builtin, dir);
-        }
-        if (prequantized) {
-            throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
-                    + "), which merge reads for llama, qwen2 and mistral only; run peft4j dequantize first");
         }
         try (TensorSource weights = builtin != null ? builtin.openWeights() : TensorSources.open(dir)) {
             Module m;
             if (type.equals("bert")) {
                 m = classifies(adapterConfig) ? classifier(weights, hf, manager)
-                        : BertModel.load(weights, hf, manager, quantize.weightLoader());
+                        : BertModel.load(weights, hf, manager, quantize.weightLoader(hf));
             } else {
                 throw new ConfigException(hf.source() + ": model_type '" + type + "' is not supported by merge"
                         + " (bert, " + String.join(", ", LlamaConfig.TYPES) + ")");
             }
-            return new Base(m, hf.json(), names, builtin, dir);
+            return new Base(m, config, names, builtin, dir);
         }
     }
 
@@ -161,7 +156,7 @@ final class MergeCommand extends CliCommand {
     private BertForSequenceClassification classifier(TensorSource weights, HfConfig hf, NDManager manager)
             throws IOException {
         BertForSequenceClassification.Loader loader = BertForSequenceClassification.loader()
-                .setCheckpoint(weights, hf).setManager(manager).optWeightLoader(quantize.weightLoader());
+                .setCheckpoint(weights, hf).setManager(manager).optWeightLoader(quantize.weightLoader(hf));
         Optional<List<String>> labels = AdapterLabels.read(adapter);
         labels.ifPresent(loader::optLabels);
         loader.optPooling(AdapterLabels.pooling(adapter));

@@ -1,10 +1,13 @@
 package dev.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.core.model.ConfigException;
+import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.quant.QuantType;
+import dev.peft4j.quant.nn.HfQuantizationConfig;
 import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
 import dev.peft4j.quant.nn.QuantizedLlama;
@@ -19,8 +22,8 @@ import java.util.Locale;
  * The QLoRA options of {@code train}, {@code eval}, {@code demo} and {@code merge}: {@code
  * --quantize nf4|fp4 [--blocksize 64] [--no-double-quant]}. The base's linear layers (heads and
  * embeddings excepted) become 4-bit before LoRA is injected; an adapter trained so is evaluated and
- * merged over the same quantization. Llama-family models are quantized while they stream in; a
- * directory saved quantized loads in 4 bits without the options.
+ * merged over the same quantization. Models are quantized while they stream in; a directory saved
+ * quantized loads in 4 bits as saved, without the options.
  */
 final class QuantizeOptions {
 
@@ -62,11 +65,23 @@ final class QuantizeOptions {
     }
 
     /**
-     * @return how model weights land: quantized while loading with {@code --quantize}, else in
-     *     full precision
+     * @param hf the model's {@code config.json}
+     * @return how its weights land: as saved when it was saved quantized ({@code
+     *     quantization_config}), quantized while loading with {@code --quantize}, else in full
+     *     precision
+     * @throws ConfigException for {@code --quantize} over a model saved quantized
      */
-    WeightLoader weightLoader() {
+    WeightLoader weightLoader(HfConfig hf) {
         QuantizationConfig c = config();
+        if (HfQuantizationConfig.isPresent(hf.json())) {
+            QuantizationConfig saved = HfQuantizationConfig.read(hf.json(), hf.source());
+            if (c != null) {
+                throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
+                        + ": " + saved.quantType().bnbName() + ") and loads as it is; quantizing it again ("
+                        + c.quantType().bnbName() + ") is not possible");
+            }
+            return QuantizedLoader.quantizing(saved);
+        }
         return c == null ? WeightLoader.FULL_PRECISION : QuantizedLoader.quantizing(c);
     }
 

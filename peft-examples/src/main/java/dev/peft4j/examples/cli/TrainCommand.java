@@ -117,7 +117,7 @@ final class TrainCommand extends CliCommand {
                     .setTokenizer(tokenizer).optTextField(textField).optLabelField(labelField)
                     .optLabels(train.labels()).optSkipBadRows(skipBadRows).build();
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
-                    quantize.weightLoader());
+                    quantize.weightLoader(files.config()));
             reportQuantized(base);
             PeftModel peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
                     run.seed, manager);

@@ -189,6 +189,47 @@ class MergeCommandTest {
                 + " nf4) and loads as it is; quantizing it again (fp4) is not possible\n", again.err());
     }
 
+    @Test
+    void bertSavedQuantizedMergesAsQuantizeOnLoadDoes() throws Exception {
+        Path adapter = Fixtures.fixture("peft-minilm-qv");
+        Path bert = dir.resolve("minilm-dense");
+        assertEquals(0, run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(), "--out",
+                bert.toString()).code());
+        Path bertQ4 = dir.resolve("minilm-q4");
+        assertEquals(0, run("quantize", "--in", bert.toString(), "--out", bertQ4.toString()).code());
+
+        Path fromSaved = dir.resolve("from-saved");
+        Run r = run("merge", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--out",
+                fromSaved.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(JSON.readTree(fromSaved.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
+        Path onLoad = dir.resolve("on-load");
+        r = run("merge", "--model", bert.toString(), "--adapter", adapter.toString(), "--out", onLoad.toString(),
+                "--quantize", "nf4");
+        assertEquals(0, r.code(), r.err());
+
+        String text = "This green tea is wonderful.";
+        Run a = run("embed", "--model", fromSaved.toString(), "--text", text);
+        Run b = run("embed", "--model", onLoad.toString(), "--text", text);
+        Run adapted = run("embed", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--text", text);
+        assertEquals(0, adapted.code(), adapted.err());
+        assertEquals(a.out(), b.out(), "the saved NF4 directory is the one quantized on load");
+        double err = maxDiff(embedding(adapted), embedding(a));
+        System.out.printf(Locale.ROOT, "merge of a saved-NF4 MiniLM: embed error vs the adapted 4-bit model %.2e%n",
+                err);
+        assertTrue(err <= 1e-5, "merged embedding differs by " + err);
+
+        Run twice = run("embed", "--model", bertQ4.toString(), "--text", text, "--quantize", "nf4");
+        assertEquals(1, twice.code());
+        assertEquals("error: " + bertQ4.resolve("config.json") + ": the model is saved quantized (quantization_config:"
+                + " nf4) and loads as it is; quantizing it again (nf4) is not possible\n", twice.err());
+    }
+
+    private static float[] embedding(Run r) throws IOException {
+        return JSON.readValue(JSON.readTree(r.out().lines().findFirst().orElseThrow()).get("embedding").toString(),
+                float[].class);
+    }
+
     private static String[] concat(String[] a, String[] b) {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
@@ -214,18 +255,7 @@ class MergeCommandTest {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "temporary directory removed");
         }
 
-        // a BERT directory saved quantized is refused (Llama-family ones are read: see below)
-        Path bert = dir.resolve("minilm-dense");
-        assertEquals(0, run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", minilm.toString(), "--out",
-                bert.toString()).code());
-        Path bertQ4 = dir.resolve("minilm-q4");
-        assertEquals(0, run("quantize", "--in", bert.toString(), "--out", bertQ4.toString()).code());
-        r = run("merge", "--model", bertQ4.toString(), "--adapter", minilm.toString(), "--out", out.toString());
-        assertEquals(1, r.code());
-        assertEquals("error: " + bertQ4.resolve("config.json") + ": the model is saved quantized"
-                + " (quantization_config), which merge reads for llama, qwen2 and mistral only; run peft4j dequantize"
-                + " first\n", r.err());
-        assertFalse(Files.exists(out));
+
     }
 
     @Test

@@ -68,6 +68,7 @@ public final class QuantizedLoader {
     private final boolean strict;
     private final Function<String, String> keyMapper;
     private final Predicate<String> ignore;
+    private final Predicate<String> mayBeMissing;
 
     private enum Kind { NORMAL, QUANTIZE, PREQUANTIZED }
 
@@ -80,6 +81,7 @@ public final class QuantizedLoader {
         strict = b.strict;
         keyMapper = b.keyMapper;
         ignore = b.ignore;
+        mayBeMissing = b.mayBeMissing;
     }
 
     /**
@@ -111,7 +113,7 @@ public final class QuantizedLoader {
             List<String> replaced = Quantizer.quantizeModules(model, config);
             QuantizedLoadReport report = builder().setSource(r.source()).setManager(r.manager())
                     .optDataType(r.dataType()).optKeyMapper(r.keyMapper()).optIgnore(r.ignore())
-                    .optStrict(r.strict()).build().load(model);
+                    .optMayBeMissing(r.mayBeMissing()).optStrict(r.strict()).build().load(model);
             LOG.info("{}: {} linear layers in 4 bits; {}", r.source().location(), replaced.size(), report.summary());
             last = report;
             return report.stateDict();
@@ -152,7 +154,7 @@ public final class QuantizedLoader {
         };
         StateDictPlan plan = StateDictPlan.of(
                         module, source, keyMapper, ignore.or(auxiliary::contains), fit)
-                .check(strict, source.location().toString());
+                .check(strict, mayBeMissing, source.location().toString());
         List<Step> steps = new ArrayList<>();
         for (StateDictPlan.Entry e : plan.entries()) {
             Linear4bit layer = isQuantWeight(e.owner(), e.local()) ? (Linear4bit) e.owner() : null;
@@ -305,6 +307,7 @@ public final class QuantizedLoader {
         private boolean strict = true;
         private Function<String, String> keyMapper = Function.identity();
         private Predicate<String> ignore = k -> false;
+        private Predicate<String> mayBeMissing = k -> false;
 
         private Builder() {}
 
@@ -362,6 +365,16 @@ public final class QuantizedLoader {
          */
         public Builder optIgnore(Predicate<String> ignore) {
             this.ignore = ignore;
+            return this;
+        }
+
+        /**
+         * @param mayBeMissing parameter paths that strict mode lets be absent (a fresh head);
+         *     default none
+         * @return this builder
+         */
+        public Builder optMayBeMissing(Predicate<String> mayBeMissing) {
+            this.mayBeMissing = Objects.requireNonNull(mayBeMissing, "mayBeMissing");
             return this;
         }
 
