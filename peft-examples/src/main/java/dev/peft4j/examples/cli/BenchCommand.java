@@ -20,6 +20,7 @@ import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.BertConfig;
 import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.task.Losses;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.PeftModel;
@@ -29,7 +30,7 @@ import dev.peft4j.quant.NDArrayDequantizer;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.QuantizedTensor;
 import dev.peft4j.quant.nn.QuantizationConfig;
-import dev.peft4j.quant.nn.Quantizer;
+import dev.peft4j.quant.nn.QuantizedLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -92,8 +93,7 @@ final class BenchCommand extends CliCommand {
                 lora(table, m, 4096, 4096, 512, new int[] {8, 16, 64});
             }
             merge(table, bert, m);
-            trainStep(table, m, quick ? 2 : 32, quick ? 16 : 128, false);
-            trainStep(table, m, quick ? 2 : 32, quick ? 16 : 128, true);
+            trainSteps(table, m, quick ? 2 : 32, quick ? 16 : 128);
         }
         table.print(out);
         return 0;
@@ -242,23 +242,17 @@ final class BenchCommand extends CliCommand {
     }
 
     /**
-     * One MiniLM LoRA (or QLoRA NF4) training step as the demo trains: r=8 on query,value, trained
-     * classifier head, mean pooling, dropout on; forward, cross-entropy and backward (the
-     * optimizer's update of the ~150k adapter values is negligible and left out). The fraction of
-     * the GEMM peak counts 3× the forward's matmul FLOPs (forward + two backward matmuls each).
+     * One MiniLM training step as the demo trains, LoRA over the F32 encoder and QLoRA over its NF4
+     * quantization (quantized while loading), timed in turns so that both see the same machine:
+     * r=8 on query,value, trained classifier head, mean pooling, dropout on; forward,
+     * cross-entropy and backward (the optimizer's update of the ~150k adapter values is negligible
+     * and left out). The fraction of the GEMM peak counts 3× the forward's matmul FLOPs (forward +
+     * two backward matmuls each).
      */
-    private static void trainStep(BenchTable t, NDManager m, int batch, int tokens, boolean nf4) throws Exception {
+    private static void trainSteps(BenchTable t, NDManager m, int batch, int tokens) throws Exception {
         BuiltinModel builtin = Builtins.get(Builtins.ALL_MINILM_L6_V2);
-        String what = (nf4 ? "QLoRA NF4" : "LoRA") + " r=8 train step " + batch + "x" + tokens;
+        HfConfig hf = HfConfig.of(builtin.config(), builtin.id());
         try (NDManager sub = m.newSubManager(); TensorSource w = builtin.openWeights()) {
-            BertForSequenceClassification cls = BertForSequenceClassification.loader()
-                    .setCheckpoint(w, HfConfig.of(builtin.config(), builtin.id())).setManager(sub)
-                    .optLabels(List.of("great", "other")).optPooling(Pooling.MEAN).load();
-            if (nf4) {
-                Quantizer.quantizeModules(cls, QuantizationConfig.builder().setQuantType(QuantType.NF4).build());
-            }
-            PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value").optR(8)
-                    .optLoraAlpha(16).optLoraDropout(0.1).optTaskType("SEQ_CLS").build(), sub);
             long[] ids = new long[batch * tokens];
             long[] labels = new long[batch];
             Random r = new Random(0);
@@ -268,25 +262,42 @@ final class BenchCommand extends CliCommand {
             for (int i = 0; i < batch; i++) {
                 labels[i] = r.nextInt(2);
             }
-            double[] s = t.seconds(() -> {
-                try (NDManager step = sub.newSubManager();
-                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray x = step.create(ids, new Shape(batch, tokens));
-                    NDArray logits = cls.forward(new ParameterStore(step, false), x, step.ones(x.getShape()), null, true);
-                    gc.backward(Losses.crossEntropy(logits, step.create(labels)));
-                }
-            });
-            double median = BenchTable.median(s);
-            t.values(what, "ms", scaled(s, 1e3));
-            t.values(what + " examples/s", "ex/s", new double[] {batch / median});
-            t.values(what + " tokens/s", "tok/s", new double[] {(double) batch * tokens / median});
-            BertConfig c = BertConfig.from(HfConfig.of(builtin.config(), builtin.id()));
+            List<String> names = List.of("LoRA", "QLoRA NF4");
+            List<BenchTable.Op> ops = new ArrayList<>();
+            for (String name : names) {
+                WeightLoader weights = name.equals("LoRA") ? WeightLoader.FULL_PRECISION
+                        : QuantizedLoader.quantizing(QuantizationConfig.builder().setQuantType(QuantType.NF4).build());
+                BertForSequenceClassification cls = BertForSequenceClassification.loader().setCheckpoint(w, hf)
+                        .setManager(sub).optLabels(List.of("great", "other")).optPooling(Pooling.MEAN)
+                        .optWeightLoader(weights).load();
+                PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value").optR(8)
+                        .optLoraAlpha(16).optLoraDropout(0.1).optTaskType("SEQ_CLS").build(), sub);
+                ops.add(() -> {
+                    try (NDManager step = sub.newSubManager();
+                            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray x = step.create(ids, new Shape(batch, tokens));
+                        NDArray logits = cls.forward(new ParameterStore(step, false), x, step.ones(x.getShape()), null,
+                                true);
+                        gc.backward(Losses.crossEntropy(logits, step.create(labels)));
+                    }
+                });
+            }
+            double[][] s = t.secondsInTurns(ops);
+            BertConfig c = BertConfig.from(hf);
             double h = c.hiddenSize();
             double bt = (double) batch * tokens;
             double flops = c.numHiddenLayers() * (4 * 2 * bt * h * h + 2 * 2 * bt * h * c.intermediateSize()
                     + 2 * 2 * batch * (double) tokens * tokens * h);
             double peak = t.bestMedian("GFLOP/s");
-            t.values(what + " of GEMM peak", "%", new double[] {100 * 3 * flops / median / 1e9 / peak});
+            for (int k = 0; k < names.size(); k++) {
+                String what = names.get(k) + " r=8 train step " + batch + "x" + tokens;
+                double median = BenchTable.median(s[k]);
+                t.values(what, "ms", scaled(s[k], 1e3));
+                t.values(what + " examples/s", "ex/s", new double[] {batch / median});
+                t.values(what + " tokens/s", "tok/s", new double[] {(double) batch * tokens / median});
+                t.values(what + " of GEMM peak", "%", new double[] {100 * 3 * flops / median / 1e9 / peak});
+            }
+            t.values("QLoRA / LoRA train step (same turn)", "x", BenchTable.ratios(s[1], s[0]));
         }
     }
 

@@ -39,10 +39,10 @@ class BenchCommandTest {
                 "LoRA r=4 / frozen (same turn)", "LoRA merge+unmerge", "LoRA merge-and-unload",
                 "LoRA r=8 train step 2x16  ", "LoRA r=8 train step 2x16 examples/s", "LoRA r=8 train step 2x16 tokens/s",
                 "LoRA r=8 train step 2x16 of GEMM peak", "QLoRA NF4 r=8 train step 2x16  ",
-                "QLoRA NF4 r=8 train step 2x16 of GEMM peak")) {
+                "QLoRA NF4 r=8 train step 2x16 of GEMM peak", "QLoRA / LoRA train step (same turn)")) {
             assertEquals(1, lines.stream().filter(l -> l.startsWith(row)).count(), row + " in\n" + out);
         }
-        assertEquals(25, lines.size(), out);
+        assertEquals(26, lines.size(), out);
         // Every row has a positive median.
         for (String l : lines.subList(2, lines.size())) {
             String[] cols = l.split(" +");
