@@ -1,17 +1,12 @@
 package dev.peft4j.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.io.DType;
 import dev.peft4j.core.io.TensorSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Objects;
-import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * Loads named tensors into a {@link Module} tree by Hugging Face names, tensor by tensor.
@@ -33,22 +28,11 @@ import java.util.function.Predicate;
  */
 public final class StateDictLoader {
 
-    private final TensorSource source;
-    private final NDManager manager;
-    private final DataType dataType;
-    private final boolean strict;
-    private final Function<String, String> keyMapper;
-    private final Predicate<String> ignore;
-    private final Predicate<String> mayBeMissing;
+    private final WeightLoader.Request settings;
 
-    private StateDictLoader(Builder b) {
-        this.source = b.source;
-        this.manager = b.manager;
-        this.dataType = b.dataType;
-        this.strict = b.strict;
-        this.keyMapper = b.keyMapper;
-        this.ignore = b.ignore;
-        this.mayBeMissing = b.mayBeMissing;
+    /** A loader of the given settings ({@link WeightLoader#FULL_PRECISION} runs one). */
+    StateDictLoader(WeightLoader.Request settings) {
+        this.settings = settings;
     }
 
     /** @return a new builder */
@@ -65,9 +49,9 @@ public final class StateDictLoader {
      * @throws UncheckedIOException when a tensor cannot be read
      */
     public StateDictReport load(Module module) {
-        StateDictPlan plan =
-                StateDictPlan.of(module, source, keyMapper, ignore, StateDictPlan.Fit.sameShape())
-                        .check(strict, mayBeMissing, source.location().toString());
+        WeightLoader.Request r = settings;
+        StateDictPlan plan = StateDictPlan.of(module, r.source(), r.keyMapper(), r.ignore(), StateDictPlan.Fit.sameShape())
+                .check(r.strict(), r.mayBeMissing(), r.source().location().toString());
         for (StateDictPlan.Entry e : plan.entries()) {
             assign(e.parameter(), e.name());
         }
@@ -75,15 +59,16 @@ public final class StateDictLoader {
     }
 
     private void assign(Parameter p, String name) {
+        TensorSource source = settings.source();
         NDArray value;
         try {
-            value = source.load(name, manager);
+            value = source.load(name, settings.manager());
         } catch (IOException ex) {
             throw new UncheckedIOException("cannot read tensor '" + name + "' from " + source.location(), ex);
         }
         DType stored = source.info(name).dtype();
-        if (stored.isFloating() && value.getDataType() != dataType) {
-            NDArray converted = value.toType(dataType, false);
+        if (stored.isFloating() && value.getDataType() != settings.dataType()) {
+            NDArray converted = value.toType(settings.dataType(), false);
             value.close();
             value = converted;
         }
@@ -91,94 +76,18 @@ public final class StateDictLoader {
     }
 
     /** Builder of {@link StateDictLoader}: {@code setX} required, {@code optX} optional. */
-    public static final class Builder {
-        private TensorSource source;
-        private NDManager manager;
-        private DataType dataType = DataType.FLOAT32;
-        private boolean strict = true;
-        private Function<String, String> keyMapper = Function.identity();
-        private Predicate<String> ignore = k -> false;
-        private Predicate<String> mayBeMissing = k -> false;
+    public static final class Builder extends LoaderBuilder<Builder> {
 
         private Builder() {}
 
-        /**
-         * @param source where the tensors come from (required)
-         * @return this builder
-         */
-        public Builder setSource(TensorSource source) {
-            this.source = source;
-            return this;
-        }
-
-        /**
-         * @param manager owner of the loaded arrays (required); its device is where they go
-         * @return this builder
-         */
-        public Builder setManager(NDManager manager) {
-            this.manager = manager;
-            return this;
-        }
-
-        /**
-         * @param dataType type floating tensors are converted to (default float32)
-         * @return this builder
-         */
-        public Builder optDataType(DataType dataType) {
-            this.dataType = dataType;
-            return this;
-        }
-
-        /**
-         * @param strict whether any mismatch throws (default true)
-         * @return this builder
-         */
-        public Builder optStrict(boolean strict) {
-            this.strict = strict;
-            return this;
-        }
-
-        /**
-         * @param keyMapper maps a checkpoint name to a parameter path; returning {@code null} skips
-         *     the tensor silently (default identity)
-         * @return this builder
-         */
-        public Builder optKeyMapper(Function<String, String> keyMapper) {
-            this.keyMapper = keyMapper;
-            return this;
-        }
-
-        /**
-         * @param ignore checkpoint names to skip silently, e.g. buffers such as {@code
-         *     embeddings.position_ids}
-         * @return this builder
-         */
-        public Builder optIgnore(Predicate<String> ignore) {
-            this.ignore = ignore;
-            return this;
-        }
-
-        /**
-         * @param mayBeMissing parameter paths that strict mode lets be absent from the checkpoint
-         *     (a fresh head the caller initializes afterwards); default none
-         * @return this builder
-         */
-        public Builder optMayBeMissing(Predicate<String> mayBeMissing) {
-            this.mayBeMissing = Objects.requireNonNull(mayBeMissing, "mayBeMissing");
+        @Override
+        protected Builder self() {
             return this;
         }
 
         /** @return the loader */
         public StateDictLoader build() {
-            Objects.requireNonNull(source, "StateDictLoader: source is required (setSource)");
-            Objects.requireNonNull(manager, "StateDictLoader: manager is required (setManager)");
-            Objects.requireNonNull(keyMapper, "StateDictLoader: keyMapper is null");
-            Objects.requireNonNull(ignore, "StateDictLoader: ignore is null");
-            if (!dataType.isFloating()) {
-                throw new IllegalArgumentException(
-                        "StateDictLoader: dataType must be floating, got " + dataType);
-            }
-            return new StateDictLoader(this);
+            return new StateDictLoader(settings("StateDictLoader"));
         }
     }
 }

@@ -19,16 +19,7 @@ import java.util.function.Predicate;
 public interface WeightLoader {
 
     /** Every tensor converted to the requested floating type, through {@link StateDictLoader}. */
-    WeightLoader FULL_PRECISION = (model, r) -> StateDictLoader.builder()
-            .setSource(r.source())
-            .setManager(r.manager())
-            .optDataType(r.dataType())
-            .optKeyMapper(r.keyMapper())
-            .optIgnore(r.ignore())
-            .optMayBeMissing(r.mayBeMissing())
-            .optStrict(r.strict())
-            .build()
-            .load(model);
+    WeightLoader FULL_PRECISION = (model, r) -> new StateDictLoader(r).load(model);
 
     /**
      * Fills {@code model} (and may replace its layers in place) from the request's tensors.

@@ -1,16 +1,17 @@
 package dev.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
-import dev.peft4j.core.model.ConfigException;
+import ai.djl.ndarray.types.DataType;
+import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.quant.QuantType;
-import dev.peft4j.quant.nn.HfQuantizationConfig;
 import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
-import dev.peft4j.quant.nn.QuantizedLlama;
 import dev.peft4j.quant.nn.QuantizedLoader;
 import picocli.CommandLine.Option;
 
@@ -69,20 +70,11 @@ final class QuantizeOptions {
      * @return how its weights land: as saved when it was saved quantized ({@code
      *     quantization_config}), quantized while loading with {@code --quantize}, else in full
      *     precision
-     * @throws ConfigException for {@code --quantize} over a model saved quantized
+     * @throws dev.peft4j.core.model.ConfigException for {@code --quantize} over a model saved
+     *     quantized
      */
     WeightLoader weightLoader(HfConfig hf) {
-        QuantizationConfig c = config();
-        if (HfQuantizationConfig.isPresent(hf.json())) {
-            QuantizationConfig saved = HfQuantizationConfig.read(hf.json(), hf.source());
-            if (c != null) {
-                throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
-                        + ": " + saved.quantType().bnbName() + ") and loads as it is; quantizing it again ("
-                        + c.quantType().bnbName() + ") is not possible");
-            }
-            return QuantizedLoader.quantizing(saved);
-        }
-        return c == null ? WeightLoader.FULL_PRECISION : QuantizedLoader.quantizing(c);
+        return QuantizedLoader.forCheckpoint(hf, config());
     }
 
     /**
@@ -96,11 +88,10 @@ final class QuantizeOptions {
      * @throws IOException when the weights cannot be read
      */
     LlamaForCausalLM loadLlama(Path dir, NDManager manager) throws IOException {
-        QuantizationConfig c = config();
-        if (c != null || QuantizedLlama.isPrequantized(dir)) {
-            return QuantizedLlama.load(dir, c, manager);
+        HfConfig hf = HfConfig.read(dir);
+        try (TensorSource source = TensorSources.open(dir)) {
+            return LlamaForCausalLM.load(LlamaConfig.from(hf), source, manager, DataType.FLOAT32, weightLoader(hf));
         }
-        return LlamaForCausalLM.load(dir, manager);
     }
 
     /**

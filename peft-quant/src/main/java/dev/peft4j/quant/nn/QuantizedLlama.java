@@ -8,6 +8,7 @@ import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
+import dev.peft4j.core.nn.WeightLoader;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,23 +49,14 @@ public final class QuantizedLlama {
      */
     public static LlamaForCausalLM load(Path dir, QuantizationConfig config, NDManager manager) throws IOException {
         HfConfig hf = HfConfig.read(dir);
-        QuantizationConfig settings;
-        if (HfQuantizationConfig.isPresent(hf.json())) {
-            settings = HfQuantizationConfig.read(hf.json(), hf.source());
-            if (config != null) {
-                throw new ConfigException(hf.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
-                        + ": " + settings.quantType().bnbName() + ") and loads as it is; quantizing it again ("
-                        + config.quantType().bnbName() + ") is not possible");
-            }
-        } else if (config == null) {
+        if (config == null && !HfQuantizationConfig.isPresent(hf.json())) {
             throw new ConfigException(hf.source() + ": the model is not quantized and no quantization config was"
                     + " given");
-        } else {
-            settings = config;
         }
+        WeightLoader weights = QuantizedLoader.forCheckpoint(hf, config);
         try (TensorSource source = TensorSources.open(dir)) {
             return LlamaForCausalLM.load(LlamaConfig.from(hf), source, manager, DataType.FLOAT32,
-                    QuantizedLoader.quantizing(settings));
+                    weights);
         }
     }
 }

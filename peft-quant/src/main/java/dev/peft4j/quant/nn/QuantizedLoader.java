@@ -1,12 +1,13 @@
 package dev.peft4j.quant.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.io.DType;
 import dev.peft4j.core.io.TensorInfo;
 import dev.peft4j.core.io.TensorSource;
+import dev.peft4j.core.model.ConfigException;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.nn.LoaderBuilder;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.nn.StateDictException;
@@ -29,8 +30,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * Loads a checkpoint into a module tree whose linear layers were replaced by {@link Linear4bit}
@@ -56,32 +55,24 @@ import java.util.function.Predicate;
  * them.
  *
  * <p>Everything is checked first: in strict mode (default) a missing, unexpected or mismatched
- * tensor throws {@link StateDictException} listing all of them, and nothing is loaded.
+ * tensor throws {@link StateDictException} listing all of them, and nothing is loaded. The key
+ * mapper sees only a pre-quantized weight's own name; its {@code .absmax}, {@code .quant_map}, ...
+ * entries go with it.
  */
 public final class QuantizedLoader {
 
     private static final Logger LOG = LoggerFactory.getLogger(QuantizedLoader.class);
 
+    private final WeightLoader.Request settings;
     private final TensorSource source;
-    private final NDManager manager;
-    private final DataType dataType;
-    private final boolean strict;
-    private final Function<String, String> keyMapper;
-    private final Predicate<String> ignore;
-    private final Predicate<String> mayBeMissing;
 
     private enum Kind { NORMAL, QUANTIZE, PREQUANTIZED }
 
     private record Step(Kind kind, String name, Parameter parameter, Linear4bit layer) {}
 
-    private QuantizedLoader(Builder b) {
-        source = b.source;
-        manager = b.manager;
-        dataType = b.dataType;
-        strict = b.strict;
-        keyMapper = b.keyMapper;
-        ignore = b.ignore;
-        mayBeMissing = b.mayBeMissing;
+    private QuantizedLoader(WeightLoader.Request settings) {
+        this.settings = settings;
+        this.source = settings.source();
     }
 
     /**
@@ -98,6 +89,29 @@ public final class QuantizedLoader {
         return new Quantizing(config);
     }
 
+    /**
+     * How a checkpoint's weights should land: as saved when its {@code config.json} says it was
+     * saved quantized ({@value HfQuantizationConfig#KEY}), quantized with {@code requested} while
+     * loading otherwise, else in full precision.
+     *
+     * @param config the checkpoint's {@code config.json}
+     * @param requested the 4-bit settings asked for, or null
+     * @return the weight loader
+     * @throws ConfigException when a checkpoint saved quantized is asked to be quantized again
+     */
+    public static WeightLoader forCheckpoint(HfConfig config, QuantizationConfig requested) {
+        if (!HfQuantizationConfig.isPresent(config.json())) {
+            return requested == null ? WeightLoader.FULL_PRECISION : quantizing(requested);
+        }
+        QuantizationConfig saved = HfQuantizationConfig.read(config.json(), config.source());
+        if (requested != null) {
+            throw new ConfigException(config.source() + ": the model is saved quantized (" + HfQuantizationConfig.KEY
+                    + ": " + saved.quantType().bnbName() + ") and loads as it is; quantizing it again ("
+                    + requested.quantType().bnbName() + ") is not possible");
+        }
+        return quantizing(saved);
+    }
+
     /** The weight loader of {@link #quantizing}; keeps the memory report of its latest load. */
     public static final class Quantizing implements WeightLoader {
 
@@ -111,9 +125,7 @@ public final class QuantizedLoader {
         @Override
         public StateDictReport load(Module model, Request r) {
             List<String> replaced = Quantizer.quantizeModules(model, config);
-            QuantizedLoadReport report = builder().setSource(r.source()).setManager(r.manager())
-                    .optDataType(r.dataType()).optKeyMapper(r.keyMapper()).optIgnore(r.ignore())
-                    .optMayBeMissing(r.mayBeMissing()).optStrict(r.strict()).build().load(model);
+            QuantizedLoadReport report = new QuantizedLoader(r).load(model);
             LOG.info("{}: {} linear layers in 4 bits; {}", r.source().location(), replaced.size(), report.summary());
             last = report;
             return report.stateDict();
@@ -153,8 +165,8 @@ public final class QuantizedLoader {
             return !prequantized.contains(name) && sameShape.test(name, info, owner, local);
         };
         StateDictPlan plan = StateDictPlan.of(
-                        module, source, keyMapper, ignore.or(auxiliary::contains), fit)
-                .check(strict, mayBeMissing, source.location().toString());
+                        module, source, settings.keyMapper(), settings.ignore().or(auxiliary::contains), fit)
+                .check(settings.strict(), settings.mayBeMissing(), source.location().toString());
         List<Step> steps = new ArrayList<>();
         for (StateDictPlan.Entry e : plan.entries()) {
             Linear4bit layer = isQuantWeight(e.owner(), e.local()) ? (Linear4bit) e.owner() : null;
@@ -237,7 +249,7 @@ public final class QuantizedLoader {
         long heap = q.state().packedSize() + stateBytes(q.state());
         live.hold(heap);
         live.release(f32);
-        step.layer().setQuantized(q, manager);
+        step.layer().setQuantized(q, settings.manager());
         live.hold(step.layer().deviceBytes());
         live.release(q.state().packedSize());
     }
@@ -250,17 +262,17 @@ public final class QuantizedLoader {
             throw new IllegalArgumentException(source.location() + ": " + e.getMessage(), e);
         }
         live.hold(q.state().packedSize() + stateBytes(q.state()));
-        step.layer().setQuantized(q, manager);
+        step.layer().setQuantized(q, settings.manager());
         live.hold(step.layer().deviceBytes());
         live.release(q.state().packedSize());
     }
 
     private void loadNormal(Step step, LiveBytes live) throws IOException {
-        NDArray value = source.load(step.name(), manager);
+        NDArray value = source.load(step.name(), settings.manager());
         live.hold(bytes(value));
         DType stored = source.info(step.name()).dtype();
-        if (stored.isFloating() && value.getDataType() != dataType) {
-            NDArray converted = value.toType(dataType, false);
+        if (stored.isFloating() && value.getDataType() != settings.dataType()) {
+            NDArray converted = value.toType(settings.dataType(), false);
             live.hold(bytes(converted));
             live.release(bytes(value));
             value.close();
@@ -300,95 +312,18 @@ public final class QuantizedLoader {
     }
 
     /** Builder of {@link QuantizedLoader}: {@code setX} required, {@code optX} optional. */
-    public static final class Builder {
-        private TensorSource source;
-        private NDManager manager;
-        private DataType dataType = DataType.FLOAT32;
-        private boolean strict = true;
-        private Function<String, String> keyMapper = Function.identity();
-        private Predicate<String> ignore = k -> false;
-        private Predicate<String> mayBeMissing = k -> false;
+    public static final class Builder extends LoaderBuilder<Builder> {
 
         private Builder() {}
 
-        /**
-         * @param source where the tensors come from (required)
-         * @return this builder
-         */
-        public Builder setSource(TensorSource source) {
-            this.source = source;
-            return this;
-        }
-
-        /**
-         * @param manager owner of the loaded arrays (required); its device is where they go
-         * @return this builder
-         */
-        public Builder setManager(NDManager manager) {
-            this.manager = manager;
-            return this;
-        }
-
-        /**
-         * @param dataType type the non-quantized floating tensors are converted to (default
-         *     float32)
-         * @return this builder
-         */
-        public Builder optDataType(DataType dataType) {
-            this.dataType = dataType;
-            return this;
-        }
-
-        /**
-         * @param strict whether any mismatch throws (default true)
-         * @return this builder
-         */
-        public Builder optStrict(boolean strict) {
-            this.strict = strict;
-            return this;
-        }
-
-        /**
-         * @param keyMapper maps a checkpoint name to a parameter path; {@code null} skips the
-         *     tensor silently (default identity). For a pre-quantized weight only the weight's own
-         *     name is mapped; its {@code .absmax}, {@code .quant_map}, ... entries go with it.
-         * @return this builder
-         */
-        public Builder optKeyMapper(Function<String, String> keyMapper) {
-            this.keyMapper = keyMapper;
-            return this;
-        }
-
-        /**
-         * @param ignore checkpoint names to skip silently
-         * @return this builder
-         */
-        public Builder optIgnore(Predicate<String> ignore) {
-            this.ignore = ignore;
-            return this;
-        }
-
-        /**
-         * @param mayBeMissing parameter paths that strict mode lets be absent (a fresh head);
-         *     default none
-         * @return this builder
-         */
-        public Builder optMayBeMissing(Predicate<String> mayBeMissing) {
-            this.mayBeMissing = Objects.requireNonNull(mayBeMissing, "mayBeMissing");
+        @Override
+        protected Builder self() {
             return this;
         }
 
         /** @return the loader */
         public QuantizedLoader build() {
-            Objects.requireNonNull(source, "QuantizedLoader: source is required (setSource)");
-            Objects.requireNonNull(manager, "QuantizedLoader: manager is required (setManager)");
-            Objects.requireNonNull(keyMapper, "QuantizedLoader: keyMapper is null");
-            Objects.requireNonNull(ignore, "QuantizedLoader: ignore is null");
-            if (dataType == null || !dataType.isFloating()) {
-                throw new IllegalArgumentException(
-                        "QuantizedLoader: dataType must be floating, got " + dataType);
-            }
-            return new QuantizedLoader(this);
+            return new QuantizedLoader(settings("QuantizedLoader"));
         }
     }
 }
