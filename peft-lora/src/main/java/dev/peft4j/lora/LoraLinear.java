@@ -253,7 +253,7 @@ public final class LoraLinear extends Module implements LinearLike, AdapterLayer
         } else {
             baseResult = in.matMul(weight.transpose());
         }
-        return result.add(scale.sub(1).mul(baseResult)).add(Scalars.mul(scale.mul(lora), s.scaling()));
+        return result.add(Scalars.sub(scale, 1).mul(baseResult)).add(Scalars.mul(scale.mul(lora), s.scaling()));
     }
 
     /** {@code ‖W + s·B·A‖} per output row, detached. */

@@ -40,7 +40,7 @@ public class RmsNorm extends Module {
         DataType in = x.getDataType();
         NDArray h = in == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         // Scalars, not pow(-1): DJL's Number overloads hand autograd a buffer that GC may free.
-        NDArray inv = Scalars.pow(h.square().mean(new int[] {-1}, true).add(eps).sqrt(), -1);
+        NDArray inv = Scalars.pow(Scalars.add(h.square().mean(new int[] {-1}, true), eps).sqrt(), -1);
         NDArray normed = h.mul(inv);
         if (in != DataType.FLOAT32) {
             normed = normed.toType(in, false);

@@ -17,7 +17,10 @@ import ai.djl.ndarray.types.Shape;
  *
  * <p>The methods here create the scalar with an engine allocation ({@code full}), whose memory the
  * saved tensor keeps alive by reference count, so closing the Java handle is harmless. Use them
- * (not the {@code Number} overloads) wherever the array may take part in a backward pass.
+ * (not the {@code Number} overloads) wherever the array may take part in a backward pass. ({@code
+ * add} and {@code sub} save no operand, but they follow the same rule so that a build check,
+ * peft-examples' {@code ScalarArithmeticCheckTest}, can forbid every {@code Number} overload in such
+ * code without exceptions.)
  */
 public final class Scalars {
 
@@ -39,6 +42,28 @@ public final class Scalars {
             s = moved;
         }
         return s;
+    }
+
+    /**
+     * @param x the array
+     * @param value the addend
+     * @return {@code x + value}
+     */
+    public static NDArray add(NDArray x, double value) {
+        try (NDArray s = of(x, value)) {
+            return x.add(s);
+        }
+    }
+
+    /**
+     * @param x the array
+     * @param value the subtrahend
+     * @return {@code x - value}
+     */
+    public static NDArray sub(NDArray x, double value) {
+        try (NDArray s = of(x, value)) {
+            return x.sub(s);
+        }
     }
 
     /**

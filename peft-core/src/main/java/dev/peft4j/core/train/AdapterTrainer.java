@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.Scalars;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -340,7 +341,7 @@ public final class AdapterTrainer {
                         lossSum += loss;
                         examples += ids.size();
                         tokens += out.tokens();
-                        gc.backward(out.loss().div(micro.size()));
+                        gc.backward(Scalars.div(out.loss(), micro.size()));
                     }
                 }
                 Map<String, NDArray> grads = new LinkedHashMap<>();

@@ -9,7 +9,8 @@ import java.time.Duration;
 /**
  * The console progress bar (step/total, loss, lr, throughput, ETA) drawn with {@code
  * me.tongfei:progressbar}; silent when disabled or when the JVM has no console (output redirected,
- * tests, CI).
+ * tests, CI). {@code me.tongfei:progressbar} is optional in peft-core: asking for the bar without
+ * it fails naming the artifact ({@link OptionalDependency}).
  */
 interface ProgressReporter extends AutoCloseable {
 
@@ -30,6 +31,9 @@ interface ProgressReporter extends AutoCloseable {
      * @return a console bar, or a silent reporter
      */
     static ProgressReporter create(boolean enabled, long initial, long total, Duration elapsed) {
+        if (enabled) {
+            OptionalDependency.PROGRESS_BAR.require();
+        }
         if (!enabled || System.console() == null) {
             return new ProgressReporter() {
                 @Override
@@ -39,24 +43,34 @@ interface ProgressReporter extends AutoCloseable {
                 public void close() {}
             };
         }
-        ProgressBar bar = new ProgressBarBuilder()
-                .setTaskName("train")
-                .setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(250)
-                .startsFrom(initial, elapsed)
-                .build();
-        return new ProgressReporter() {
-            @Override
-            public void step(long step, String message) {
-                bar.stepTo(step);
-                bar.setExtraMessage(message);
-            }
+        return ConsoleBar.create(initial, total, elapsed);
+    }
 
-            @Override
-            public void close() {
-                bar.close();
-            }
-        };
+    /** The bar itself: the only code touching progressbar's classes, loaded only when drawn. */
+    final class ConsoleBar {
+
+        private ConsoleBar() {}
+
+        static ProgressReporter create(long initial, long total, Duration elapsed) {
+            ProgressBar bar = new ProgressBarBuilder()
+                    .setTaskName("train")
+                    .setInitialMax(total)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(250)
+                    .startsFrom(initial, elapsed)
+                    .build();
+            return new ProgressReporter() {
+                @Override
+                public void step(long step, String message) {
+                    bar.stepTo(step);
+                    bar.setExtraMessage(message);
+                }
+
+                @Override
+                public void close() {
+                    bar.close();
+                }
+            };
+        }
     }
 }

@@ -16,7 +16,9 @@ import java.util.Map;
 
 /**
  * Draws the training loss and evaluation metrics against the step as a PNG with XChart, headless.
- * Loss-like metrics share the left axis; others (accuracy, …) get a right axis.
+ * Loss-like metrics share the left axis; others (accuracy, …) get a right axis. {@code
+ * org.knowm.xchart:xchart} is optional in peft-core: asking for the curve without it fails naming
+ * the artifact ({@link OptionalDependency}).
  */
 final class TrainingCurve {
 
@@ -40,48 +42,59 @@ final class TrainingCurve {
      * @throws IOException when writing fails
      */
     static void write(Path file, List<double[]> losses, Map<String, List<double[]>> evals) throws IOException {
+        OptionalDependency.TRAINING_CURVE.require();
         if (losses.isEmpty() && evals.isEmpty()) {
             return;
         }
-        XYChart chart = new XYChartBuilder().width(900).height(500)
-                .title("training").xAxisTitle("step").yAxisTitle("loss").build();
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
-        chart.getStyler().setXAxisTickMarkSpacingHint(120);
-        chart.getStyler().setXAxisDecimalPattern("#");
-        if (!losses.isEmpty()) {
-            XYSeries s = chart.addSeries("loss", column(losses, 0), column(losses, 1));
-            s.setMarker(SeriesMarkers.NONE);
-            if (losses.size() >= 2 * SMOOTHING) {
-                s.setLineColor(new java.awt.Color(150, 180, 230));
-                s.setLineWidth(1f);
-                XYSeries avg = chart.addSeries("loss, mean of last " + SMOOTHING + " steps",
-                        column(losses, 0), movingAverage(column(losses, 1)));
-                avg.setMarker(SeriesMarkers.NONE);
-                avg.setLineColor(new java.awt.Color(20, 60, 160));
-                avg.setLineWidth(2.5f);
+        Chart.write(file, losses, evals);
+    }
+
+    /** The chart itself: the only code touching XChart's classes, loaded only when drawn. */
+    private static final class Chart {
+
+        private Chart() {}
+
+        static void write(Path file, List<double[]> losses, Map<String, List<double[]>> evals) throws IOException {
+            XYChart chart = new XYChartBuilder().width(900).height(500)
+                    .title("training").xAxisTitle("step").yAxisTitle("loss").build();
+            chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+            chart.getStyler().setXAxisTickMarkSpacingHint(120);
+            chart.getStyler().setXAxisDecimalPattern("#");
+            if (!losses.isEmpty()) {
+                XYSeries s = chart.addSeries("loss", column(losses, 0), column(losses, 1));
+                s.setMarker(SeriesMarkers.NONE);
+                if (losses.size() >= 2 * SMOOTHING) {
+                    s.setLineColor(new java.awt.Color(150, 180, 230));
+                    s.setLineWidth(1f);
+                    XYSeries avg = chart.addSeries("loss, mean of last " + SMOOTHING + " steps",
+                            column(losses, 0), movingAverage(column(losses, 1)));
+                    avg.setMarker(SeriesMarkers.NONE);
+                    avg.setLineColor(new java.awt.Color(20, 60, 160));
+                    avg.setLineWidth(2.5f);
+                }
             }
-        }
-        boolean rightAxis = false;
-        for (Map.Entry<String, List<double[]>> e : evals.entrySet()) {
-            if (e.getValue().isEmpty()) {
-                continue;
+            boolean rightAxis = false;
+            for (Map.Entry<String, List<double[]>> e : evals.entrySet()) {
+                if (e.getValue().isEmpty()) {
+                    continue;
+                }
+                XYSeries s = chart.addSeries(e.getKey(), column(e.getValue(), 0), column(e.getValue(), 1));
+                s.setMarker(SeriesMarkers.CIRCLE);
+                if (!e.getKey().contains("loss")) {
+                    s.setYAxisGroup(1);
+                    rightAxis = true;
+                }
             }
-            XYSeries s = chart.addSeries(e.getKey(), column(e.getValue(), 0), column(e.getValue(), 1));
-            s.setMarker(SeriesMarkers.CIRCLE);
-            if (!e.getKey().contains("loss")) {
-                s.setYAxisGroup(1);
-                rightAxis = true;
+            if (rightAxis) {
+                chart.setYAxisGroupTitle(1, "metric");
+                chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
             }
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
-        if (rightAxis) {
-            chart.setYAxisGroupTitle(1, "metric");
-            chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
-        }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Trailing mean over up to {@link #SMOOTHING} values (fewer at the start). */

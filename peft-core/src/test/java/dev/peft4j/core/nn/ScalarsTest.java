@@ -86,6 +86,28 @@ class ScalarsTest {
     }
 
     @Test
+    void addAndSubValuesAndGradients() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.create(X);
+            float[] plus = Scalars.add(x, 0.5).toFloatArray();
+            float[] minus = Scalars.sub(x, 1).toFloatArray();
+            for (int i = 0; i < X.length; i++) {
+                assertEquals(X[i] + 0.5f, plus[i], 0f);
+                assertEquals(X[i] - 1f, minus[i], 0f);
+            }
+        }
+        // d/dx sum(C · (x + a)²) = 2·C·(x + a), with the shifted value inside the graph.
+        double[] add = new double[X.length];
+        double[] sub = new double[X.length];
+        for (int i = 0; i < X.length; i++) {
+            add[i] = 2 * C[i] * (X[i] + 0.5);
+            sub[i] = 2 * C[i] * (X[i] - 1);
+        }
+        assertClose(add, gradient(x -> Scalars.add(x, 0.5).square()));
+        assertClose(sub, gradient(x -> Scalars.sub(x, 1).square()));
+    }
+
+    @Test
     void scalarKeepsTypeAndDevice() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.create(X).toType(DataType.FLOAT16, false);

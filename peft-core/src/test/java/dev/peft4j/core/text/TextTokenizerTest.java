@@ -14,15 +14,16 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.peft4j.core.model.Builtins;
+import dev.peft4j.core.testing.Fixtures;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,7 +45,12 @@ class TextTokenizerTest {
 
     @BeforeAll
     static void load() throws IOException {
-        miniLmJson = Builtins.get(Builtins.ALL_MINILM_L6_V2).tokenizerJson();
+        // all-MiniLM-L6-v2's tokenizer.json, from the weights jar (a test dependency; the
+        // builtin model itself lives in peft-minilm).
+        try (InputStream in = TextTokenizerTest.class.getClassLoader()
+                .getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
+            miniLmJson = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
         miniLm = miniLm(128).build();
     }
 
@@ -282,11 +288,8 @@ class TextTokenizerTest {
         }
     }
 
-    /** The shared fixtures folder ({@code ../shared/fixtures}); skips the test when absent. */
+    /** A shared fixture ({@code ../shared/fixtures/...}); see {@link Fixtures} for when it is absent. */
     static Path sharedFixture(String relative) {
-        String shared = System.getProperty("peft4j.shared", "../shared");
-        Path p = Path.of(shared, "fixtures", relative);
-        Assumptions.assumeTrue(Files.exists(p), "shared fixture missing: " + p);
-        return p;
+        return Fixtures.fixture(relative);
     }
 }

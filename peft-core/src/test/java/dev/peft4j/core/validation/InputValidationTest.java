@@ -19,7 +19,6 @@ import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.LayerNorm;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.RmsNorm;
-import dev.peft4j.core.onnx.OnnxWeights;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.AdapterTrainer;
 import dev.peft4j.core.train.Checkpoints;
@@ -52,8 +51,6 @@ class InputValidationTest {
                 c("ShardedSafetensors.open(missing)", java.nio.file.NoSuchFileException.class, "/nonexistent/peft4j/i.json", () -> ShardedSafetensors.open(MISSING.resolve("i.json"))),
                 c("TensorSources.open(null)", NullPointerException.class, "path", () -> TensorSources.open(null)),
                 c("TensorSources.open(missing)", java.nio.file.NoSuchFileException.class, "/nonexistent/peft4j: no such file or directory", () -> TensorSources.open(MISSING)),
-                c("OnnxWeights.open(null)", NullPointerException.class, "file", () -> OnnxWeights.open(null)),
-                c("OnnxWeights.fromBytes(null)", NullPointerException.class, "model", () -> OnnxWeights.fromBytes(null, "m.onnx")),
                 c("SafetensorsWriter.add(null name)", IllegalArgumentException.class, "invalid tensor name 'null'", () -> SafetensorsWriter.create().add(null, DType.F32, new long[] {1}, ByteBuffer.allocate(4))),
                 c("SafetensorsWriter.add(empty name)", IllegalArgumentException.class, "invalid tensor name ''", () -> SafetensorsWriter.create().add("", DType.F32, new long[] {1}, ByteBuffer.allocate(4))),
                 c("SafetensorsWriter.add(null dtype)", NullPointerException.class, "dtype", () -> SafetensorsWriter.create().add("w", null, new long[] {1}, ByteBuffer.allocate(4))),
