@@ -16,7 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code peft4j demo --quick} end to end, LoRA and QLoRA: baseline, training, adapter, merged
@@ -53,6 +55,11 @@ class DemoQuickTest {
         assertEquals(13, s.get("steps").asInt());
         assertEquals(74_498, s.get("trainable_parameters").asInt());
         double accuracy = s.get("accuracy").asDouble();
+        double majority = majorityShare(out.resolve("data/test.jsonl"));
+        assertTrue(accuracy > majority, "fine-tuned accuracy " + accuracy + " does not beat the majority class ("
+                + majority + ") of the quick run's test reviews");
+        assertEquals(String.format(java.util.Locale.ROOT, "fine-tuned: test accuracy %.4f", accuracy),
+                lines.get(5).substring(0, "fine-tuned: test accuracy 0.0000".length()));
         // the merged export, reloaded from disk, classifies exactly as the adapted model
         assertEquals(100, s.get("merged_agreement").asInt());
         for (String f : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
@@ -90,6 +97,9 @@ class DemoQuickTest {
 
         JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.SUMMARY).toFile());
         assertEquals("nf4", s.get("quantize").asText());
+        double majority = majorityShare(out.resolve("data/test.jsonl"));
+        assertTrue(s.get("accuracy").asDouble() > majority, "QLoRA accuracy " + s.get("accuracy") + " does not beat"
+                + " the majority class (" + majority + ") of the quick run's test reviews");
         assertEquals(100, s.get("merged_agreement").asInt());
         // the export is dense float32: no 4-bit tensors, no quantization_config
         JsonNode config = MAPPER.readTree(out.resolve("merged/config.json").toFile());
@@ -106,6 +116,28 @@ class DemoQuickTest {
                 "--quantize", "nf4");
         assertEquals(0, e.code(), e.err());
         assertEquals(s.get("accuracy").asDouble(), MAPPER.readTree(e.out()).get("accuracy").asDouble(), 1e-12);
+    }
+
+    /** The share of the most frequent label among the reviews of a JSONL file (the demo's test set). */
+    static double majorityShare(Path jsonl) throws IOException {
+        Map<String, Integer> counts = new HashMap<>();
+        List<String> rows = Files.readAllLines(jsonl).stream().filter(l -> !l.isBlank()).toList();
+        for (String row : rows) {
+            counts.merge(MAPPER.readTree(row).get("label").asText(), 1, Integer::sum);
+        }
+        assertEquals(DemoCommand.QUICK_TEST, rows.size(), "test reviews of the quick run");
+        return counts.values().stream().mapToInt(Integer::intValue).max().orElseThrow() / (double) rows.size();
+    }
+
+    @Test
+    void majorityShareCountsTheMostFrequentLabel() throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < DemoCommand.QUICK_TEST; i++) {
+            b.append("{\"text\":\"t\",\"label\":\"").append(i % 4 == 0 ? "other" : "great").append("\"}\n");
+        }
+        Path f = dir.resolve("t.jsonl");
+        Files.writeString(f, b);
+        assertEquals(0.75, majorityShare(f), 1e-12);
     }
 
     @Test
