@@ -72,7 +72,7 @@ class ConfigFuzzTest {
                 getClass()
                         .getClassLoader()
                         .getResourceAsStream(
-                                "dev/peft4j/core/model/builtin/all-minilm-l6-v2.config.json")) {
+                                "dev/peft4j/core/model/all-minilm-l6-v2.config.json")) { // a copy of peft-minilm's
             minilm = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         List<String> seeds = List.of(minilm, BERT_CLASSIFIER, LLAMA, QWEN2);
