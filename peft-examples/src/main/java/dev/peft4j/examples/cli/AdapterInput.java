@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.LoraConfigJson;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 
 import java.io.IOException;
 import java.io.PrintWriter;

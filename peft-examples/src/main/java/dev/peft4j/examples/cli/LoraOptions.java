@@ -3,7 +3,7 @@ package dev.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Option;
 
 import java.util.List;
