@@ -24,7 +24,8 @@ class SetAdapterWhenMergedTest {
             LoraConfig.Builder qv = LoraConfig.builder().setTargetModules("query", "value").optR(2)
                     .optInitLoraWeights(LoraInit.RANDOM);
             PeftModel<TinyNet> p = PeftModel.wrap(net, qv.build(), m, 3);
-            p.addAdapter("other", qv.build()); // RANDOM: A and B both random (seeded), so each adapter acts
+            // RANDOM: A and B both random, seeded per layer path; another rank gives other values
+            p.addAdapter("other", qv.optR(3).build());
             NDArray x = TinyNet.input(m, 3, 4, 5);
             p.setAdapter("other");
             float[] other = TinyNet.run(p, x, false).toFloatArray();
