@@ -1,6 +1,5 @@
 package dev.peft4j.lora;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.nn.Module;
 
@@ -9,9 +8,9 @@ import java.util.Map;
 
 /**
  * PEFT's saved keys for one adapter: {@code base_model.model.<path>.lora_A.weight}, {@code
- * .lora_B.weight}, {@code .lora_magnitude_vector} (DoRA), {@code modules_to_save} parameters under
- * {@code base_model.model.<path>.<param>}, and biases for {@code bias = all / lora_only} under
+ * .lora_B.weight}, {@code .lora_magnitude_vector} (DoRA), and biases for {@code bias = all / lora_only} under
  * their in-model paths (which pass through {@code base_layer} in adapted layers, as in PEFT).
+ * {@code modules_to_save} are added by {@link dev.peft4j.core.peft.PeftModel}.
  */
 final class AdapterStateDict {
 
@@ -21,8 +20,7 @@ final class AdapterStateDict {
     private AdapterStateDict() {}
 
     /** Key → parameter of one adapter, in tree order. */
-    static Map<String, Parameter> parameters(Module base, String adapter, LoraConfig cfg,
-                                             Map<String, Module> savedCopies) {
+    static Map<String, Parameter> parameters(Module base, String adapter, LoraConfig cfg) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (Map.Entry<String, Module> e : base.namedModules().entrySet()) {
             if (e.getValue() instanceof LoraLinear l && l.adapterNames().contains(adapter)) {
@@ -40,22 +38,11 @@ final class AdapterStateDict {
         if (cfg.bias() == LoraBias.ALL) {
             for (Map.Entry<String, Parameter> e : base.namedParameters().entrySet()) {
                 String k = e.getKey();
-                if (k.endsWith("bias") && !k.contains(".lora_") && savedCopies.keySet().stream()
-                        .noneMatch(c -> k.startsWith(c + "."))) {
+                if (k.endsWith("bias") && !k.contains(".lora_")) {
                     out.put(PREFIX + k, e.getValue());
                 }
             }
         }
-        for (Map.Entry<String, Module> c : savedCopies.entrySet()) {
-            c.getValue().namedParameters().forEach((k, v) -> out.put(PREFIX + c.getKey() + "." + k, v));
-        }
-        return out;
-    }
-
-    /** Key → array of one adapter, for writing. */
-    static Map<String, NDArray> arrays(Module base, String adapter, LoraConfig cfg, Map<String, Module> copies) {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        parameters(base, adapter, cfg, copies).forEach((k, p) -> out.put(k, p.getArray()));
         return out;
     }
 }

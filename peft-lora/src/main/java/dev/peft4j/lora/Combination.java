@@ -1,7 +1,7 @@
 package dev.peft4j.lora;
 
 /**
- * How {@link PeftModel#addWeightedAdapter} combines adapters (PEFT's {@code combination_type}),
+ * How {@link LoraAdapters#addWeightedAdapter} combines adapters (PEFT's {@code combination_type}),
  * for sources {@code (Aᵢ, Bᵢ)} with scalings {@code sᵢ} and weights {@code wᵢ}; the new adapter has
  * {@code lora_alpha = r}, so its scaling is 1.
  */

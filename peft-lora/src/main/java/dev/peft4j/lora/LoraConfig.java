@@ -2,6 +2,7 @@ package dev.peft4j.lora;
 
 import dev.peft4j.core.adapter.TargetMatcher;
 import dev.peft4j.core.adapter.TargetModules;
+import dev.peft4j.core.peft.PeftConfig;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,7 +30,10 @@ import java.util.regex.PatternSyntaxException;
  * {@code rank_pattern} and {@code alpha_pattern} override r and alpha for modules whose path
  * matches {@code (.*\.)?(key)} (the first matching key, in insertion order, wins).
  */
-public final class LoraConfig {
+public final class LoraConfig implements PeftConfig {
+
+    /** PEFT's {@code peft_type} of LoRA (DoRA and rsLoRA included). */
+    public static final String PEFT_TYPE = "LORA";
 
     /** PEFT's task types ({@code task_type}). */
     public static final Set<String> TASK_TYPES = Set.of(
@@ -254,6 +258,22 @@ public final class LoraConfig {
                 .optLayersToTransform(layersToTransform)
                 .optLayersPattern(layersPattern)
                 .build();
+    }
+
+    /** @return {@value #PEFT_TYPE} */
+    @Override
+    public String peftType() {
+        return PEFT_TYPE;
+    }
+
+    @Override
+    public LoraConfig withInferenceMode(boolean inferenceMode) {
+        return toBuilder().optInferenceMode(inferenceMode).build();
+    }
+
+    @Override
+    public LoraConfig withModulesToSave(List<String> modules) {
+        return toBuilder().optModulesToSave(modules).build();
     }
 
     @Override

@@ -10,7 +10,7 @@ import java.util.Random;
 
 /**
  * Gives a new adapter its first values, following {@link LoraInit}. Random draws come from the
- * {@link Random} passed in (seeded by {@link PeftModel} from its seed and the layer's path, so a
+ * {@link Random} passed in (seeded by {@link LoraMethod} from its seed and the layer's path, so a
  * layer's values do not depend on the order layers are visited), and are made in Java, so they are
  * the same on every device and engine.
  */

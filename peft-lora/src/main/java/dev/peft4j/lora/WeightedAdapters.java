@@ -9,7 +9,7 @@ import org.ejml.data.DMatrixRMaj;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The per-layer arithmetic of {@link PeftModel#addWeightedAdapter}, see {@link Combination}. */
+/** The per-layer arithmetic of {@link LoraAdapters#addWeightedAdapter}, see {@link Combination}. */
 final class WeightedAdapters {
 
     private WeightedAdapters() {}

@@ -15,6 +15,7 @@ import dev.peft4j.core.model.bert.BertConfig;
 import dev.peft4j.core.model.bert.BertModel;
 import dev.peft4j.core.nn.Params;
 
+import dev.peft4j.core.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -54,9 +55,9 @@ class ConcurrentInferenceTest {
                 Params.assign(pa.get(path), shared);
                 Params.assign(pb.get(path), shared);
             }
-            PeftModel a = PeftModel.wrap(baseA, LoraConfig.builder().setTargetModules("query", "value")
+            PeftModel<?> a = PeftModel.wrap(baseA, LoraConfig.builder().setTargetModules("query", "value")
                     .optR(4).optLoraAlpha(8).build(), m, 1);
-            PeftModel b = PeftModel.wrap(baseB, LoraConfig.builder().setTargetModules("query", "key", "value")
+            PeftModel<?> b = PeftModel.wrap(baseB, LoraConfig.builder().setTargetModules("query", "key", "value")
                     .optR(2).optLoraAlpha(2).build(), m, 2);
             for (PeftModel p : List.of(a, b)) {
                 p.namedParameters().forEach((path, param) -> {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.core.adapter.TargetModules;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,7 +49,7 @@ class LlamaLoraFixtureTest {
             LlamaForCausalLM lm = LlamaForCausalLM.load(dir, m);
             List<String> names = new ArrayList<>(lm.namedParameters().keySet());
             NDArray base = logits(lm, ids, m);
-            PeftModel p = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules("q_proj", "v_proj").optR(4)
+            PeftModel<?> p = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules("q_proj", "v_proj").optR(4)
                     .optLoraAlpha(8).optTaskType("CAUSAL_LM").build(), m);
             // q: 4·32 + 32·4, v: 4·32 + 16·4, two layers; base 32,928
             assertEquals("trainable params: 896 || all params: 33,824 || trainable%: 2.6490",
@@ -73,11 +74,11 @@ class LlamaLoraFixtureTest {
     void allLinearLeavesLmHeadAlone() throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             LlamaForCausalLM lm = LlamaForCausalLM.load(Fixtures.fixture("tiny-causal-lm", "llama-bf16"), m);
-            PeftModel p = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules(TargetModules.allLinear()).build(), m);
+            PeftModel<?> p = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules(TargetModules.allLinear()).build(), m);
             assertEquals(14, p.targetPaths("default").size());
             assertFalse(p.targetPaths("default").contains("lm_head"));
             assertEquals(List.of("down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"),
-                    p.config("default").targetModules().names());
+                    LoraAdapters.config(p, "default").targetModules().names());
         }
     }
 
@@ -86,12 +87,12 @@ class LlamaLoraFixtureTest {
         Path dir = Fixtures.fixture("tiny-causal-lm", "qwen2-f32-sharded");
         long[] ids = ids("qwen2-f32-sharded");
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel p = PeftModel.wrap(LlamaForCausalLM.load(dir, m), LoraConfig.builder()
+            PeftModel<?> p = PeftModel.wrap(LlamaForCausalLM.load(dir, m), LoraConfig.builder()
                     .setTargetModules("q_proj", "v_proj").optR(2).optBias(LoraBias.LORA_ONLY)
                     .optInitLoraWeights(LoraInit.RANDOM).build(), m, 3);
             NDArray adapted = logits(p, ids, m);
             p.save(out);
-            PeftModel q = PeftModel.load(LlamaForCausalLM.load(dir, m), out, m);
+            PeftModel<?> q = PeftModel.load(LlamaForCausalLM.load(dir, m), out, m);
             assertTrue(adapted.contentEquals(logits(q, ids, m)));
             assertTrue(q.adapterStateDict("default").containsKey(
                     "base_model.model.model.layers.1.self_attn.v_proj.base_layer.bias"));

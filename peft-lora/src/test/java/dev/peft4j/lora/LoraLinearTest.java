@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.nn.QuantizationConfig;
 import dev.peft4j.quant.nn.Linear4bit;
@@ -29,7 +30,7 @@ class LoraLinearTest {
             TinyNet net = TinyNet.create(6, m, 1);
             NDArray x = TinyNet.input(m, 3, 6, 2);
             NDArray before = TinyNet.run(net, x, false);
-            PeftModel peft = wrap(net, LoraConfig.builder().setTargetModules("query", "value").optR(2).build(), m);
+            PeftModel<?> peft = wrap(net, LoraConfig.builder().setTargetModules("query", "value").optR(2).build(), m);
             assertTrue(before.contentEquals(TinyNet.run(peft, x, false)));
             assertTrue(before.contentEquals(TinyNet.run(peft, x, true)));
             assertEquals("base_model.model.layer.0.attention.query.lora_A.default.weight",
@@ -42,8 +43,8 @@ class LoraLinearTest {
     void initStatistics() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(256, m, 1);
-            PeftModel p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(16).build(), m);
-            LoraLinear l = p.loraLayers().get("layer.0.attention.query");
+            PeftModel<?> p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(16).build(), m);
+            LoraLinear l = LoraAdapters.loraLayers(p).get("layer.0.attention.query");
             float[] a = l.loraA("default").parameter("weight").getArray().toFloatArray();
             double bound = 1 / Math.sqrt(256);
             double max = 0;
@@ -61,9 +62,9 @@ class LoraLinearTest {
             }
 
             TinyNet net2 = TinyNet.create(256, m, 1);
-            PeftModel g = wrap(net2, LoraConfig.builder().setTargetModules("query").optR(16)
+            PeftModel<?> g = wrap(net2, LoraConfig.builder().setTargetModules("query").optR(16)
                     .optInitLoraWeights(LoraInit.GAUSSIAN).build(), m);
-            float[] ga = g.loraLayers().get("layer.0.attention.query").loraA("default").parameter("weight").getArray().toFloatArray();
+            float[] ga = LoraAdapters.loraLayers(g).get("layer.0.attention.query").loraA("default").parameter("weight").getArray().toFloatArray();
             double sq = 0;
             for (float v : ga) {
                 sq += v * v;
@@ -71,9 +72,9 @@ class LoraLinearTest {
             assertEquals(1.0 / 16, Math.sqrt(sq / ga.length), 0.002, "gaussian std 1/r");
 
             TinyNet net3 = TinyNet.create(256, m, 1);
-            PeftModel f = wrap(net3, LoraConfig.builder().setTargetModules("query").optR(16)
+            PeftModel<?> f = wrap(net3, LoraConfig.builder().setTargetModules("query").optR(16)
                     .optInitLoraWeights(LoraInit.RANDOM).build(), m);
-            float[] fb = f.loraLayers().get("layer.0.attention.query").loraB("default").parameter("weight").getArray().toFloatArray();
+            float[] fb = LoraAdapters.loraLayers(f).get("layer.0.attention.query").loraB("default").parameter("weight").getArray().toFloatArray();
             double fmax = 0;
             for (float v : fb) {
                 fmax = Math.max(fmax, Math.abs(v));
@@ -82,8 +83,8 @@ class LoraLinearTest {
 
             // same seed and path, same values
             TinyNet net4 = TinyNet.create(256, m, 1);
-            PeftModel again = wrap(net4, LoraConfig.builder().setTargetModules("query").optR(16).build(), m);
-            assertArrayEquals(a, again.loraLayers().get("layer.0.attention.query").loraA("default")
+            PeftModel<?> again = wrap(net4, LoraConfig.builder().setTargetModules("query").optR(16).build(), m);
+            assertArrayEquals(a, LoraAdapters.loraLayers(again).get("layer.0.attention.query").loraA("default")
                     .parameter("weight").getArray().toFloatArray());
         }
     }
@@ -175,7 +176,7 @@ class LoraLinearTest {
     void dropoutOnlyInTraining() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(8, m, 1);
-            PeftModel p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(4).optLoraDropout(0.5)
+            PeftModel<?> p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(4).optLoraDropout(0.5)
                     .optInitLoraWeights(LoraInit.RANDOM).build(), m);
             NDArray x = TinyNet.input(m, 4, 8, 3);
             NDArray eval1 = TinyNet.run(p, x, false);
@@ -188,9 +189,9 @@ class LoraLinearTest {
     void safeMergeRefusesNaNAndNamesTheLayer() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(4, m, 1);
-            PeftModel p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(2).build(), m);
+            PeftModel<?> p = wrap(net, LoraConfig.builder().setTargetModules("query").optR(2).build(), m);
             float[] w0 = net.getModule("layer.0.attention.query.base_layer").parameter("weight").getArray().toFloatArray();
-            Params.assign(p.loraLayers().get("layer.1.attention.query").loraB("default").parameter("weight"),
+            Params.assign(LoraAdapters.loraLayers(p).get("layer.1.attention.query").loraB("default").parameter("weight"),
                     m.full(new Shape(4, 2), Float.NaN));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.merge(true));
             assertEquals("merging adapter 'default' into layer.1.attention.query gives NaN or Inf weights;"

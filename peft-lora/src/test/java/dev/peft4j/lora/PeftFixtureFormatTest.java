@@ -13,6 +13,7 @@ import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleDict;
 import dev.peft4j.core.nn.ModuleList;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -58,11 +59,11 @@ class PeftFixtureFormatTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Skeleton base = new Skeleton();
             base.initialize(m, DataType.FLOAT32);
-            PeftModel p = PeftModel.load(base, dir, m);
-            assertEquals(12, p.loraLayers().size());
+            PeftModel<?> p = PeftModel.load(base, dir, m);
+            assertEquals(12, LoraAdapters.loraLayers(p).size());
             assertEquals("trainable params: 0 || all params: 2,679,552 || trainable%: 0.0000",
                     p.trainableParameters().toString());
-            LoraLinear q = p.loraLayers().get("encoder.layer.3.attention.self.value");
+            LoraLinear q = LoraAdapters.loraLayers(p).get("encoder.layer.3.attention.self.value");
             assertEquals(2.0, q.settings("default").scaling());
             try (TensorSource src = TensorSources.open(dir.resolve(PeftModel.WEIGHTS_FILE))) {
                 String k = "base_model.model.encoder.layer.3.attention.self.value.";

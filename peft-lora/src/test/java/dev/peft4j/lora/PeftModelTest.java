@@ -9,6 +9,8 @@ import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.core.peft.AdapterFiles;
+import dev.peft4j.core.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,7 +48,7 @@ class PeftModelTest {
     void wrapFreezesBaseAndReportsLikePeft() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(8, m, 1);
-            PeftModel p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query", "value").optR(2).build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query", "value").optR(2).build(), m);
             // 4 layers * (2*8 + 8*2); base 2*(2*(64+8)) + 18 = 306
             assertEquals("trainable params: 128 || all params: 434 || trainable%: 29.4931",
                     p.trainableParameters().toString());
@@ -61,13 +63,13 @@ class PeftModelTest {
     void gradientsReachOnlyTheActiveAdapter() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(4, m, 1);
-            PeftModel p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query").optR(2).optUseDora(true).build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query").optR(2).optUseDora(true).build(), m);
             p.addAdapter("other", LoraConfig.builder().setTargetModules("query").optR(2).build());
             NDArray x = TinyNet.input(m, 3, 4, 5);
             try (ai.djl.training.GradientCollector gc = m.getEngine().newGradientCollector()) {
                 gc.backward(TinyNet.run(p, x, true).sum());
             }
-            LoraLinear l = p.loraLayers().get("layer.0.attention.query");
+            LoraLinear l = LoraAdapters.loraLayers(p).get("layer.0.attention.query");
             // B starts at zero, so the first step moves B (and the magnitude), not A
             assertTrue(l.loraB("default").parameter("weight").getArray().getGradient().abs().sum().getFloat() > 0);
             assertTrue(l.magnitude("default").getArray().getGradient().abs().sum().getFloat() > 0);
@@ -81,7 +83,7 @@ class PeftModelTest {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(4, m, 1);
             Module classifier = net.getModule("classifier");
-            PeftModel p = PeftModel.wrap(net, qv(2).optBias(LoraBias.LORA_ONLY).optModulesToSave(List.of("classifier")).build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, qv(2).optBias(LoraBias.LORA_ONLY).optModulesToSave(List.of("classifier")).build(), m);
             Set<String> t = trainable(p);
             assertTrue(t.contains("base_model.model.layer.0.attention.query.base_layer.bias"));
             assertTrue(t.contains("base_model.model.classifier.weight") && t.contains("base_model.model.classifier.bias"));
@@ -93,19 +95,19 @@ class PeftModelTest {
                     "base_model.model.layer.0.attention.query.lora_A.weight",
                     "base_model.model.layer.0.attention.query.lora_B.weight"),
                     p.adapterStateDict("default").keySet().stream().sorted().limit(5).collect(Collectors.toList()));
-            try (PeftModel.AdaptersDisabled off = p.disableAdapters()) {
+            try (PeftModel<?>.AdaptersDisabled off = p.disableAdapters()) {
                 assertSame(classifier, net.getModule("classifier"));
                 assertTrue(trainable(p).isEmpty());
             }
             assertNotSame(classifier, net.getModule("classifier"));
 
             TinyNet net2 = TinyNet.create(4, m, 1);
-            PeftModel all = PeftModel.wrap(net2, qv(2).optBias(LoraBias.ALL).build(), m);
+            PeftModel<?> all = PeftModel.wrap(net2, qv(2).optBias(LoraBias.ALL).build(), m);
             assertTrue(trainable(all).contains("base_model.model.classifier.bias"));
             assertEquals(5 + 4 * 2, trainable(all).size(), "5 biases + A and B of 4 layers");
 
             TinyNet net3 = TinyNet.create(4, m, 1);
-            PeftModel seq = PeftModel.wrap(net3, qv(2).optTaskType("SEQ_CLS").build(), m);
+            PeftModel<?> seq = PeftModel.wrap(net3, qv(2).optTaskType("SEQ_CLS").build(), m);
             assertEquals(List.of("classifier"), seq.config("default").modulesToSave());
             assertThrows(IllegalArgumentException.class, () -> PeftModel.wrap(TinyNet.create(4, m, 1),
                     qv(2).optModulesToSave(List.of("pooler")).build(), m));
@@ -118,7 +120,7 @@ class PeftModelTest {
             TinyNet net = TinyNet.create(6, m, 1);
             NDArray x = TinyNet.input(m, 3, 6, 5);
             NDArray base = TinyNet.run(net, x, false);
-            PeftModel p = PeftModel.wrap(net, qv(2).build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, qv(2).build(), m);
             NDArray outA = TinyNet.run(p, x, false);
             assertFalse(outA.allClose(base));
             p.addAdapter("other", LoraConfig.builder().setTargetModules("value").optR(3)
@@ -130,7 +132,7 @@ class PeftModelTest {
             assertEquals(4, trainable(p).size());
             NDArray outB = TinyNet.run(p, x, false);
             assertFalse(outB.allClose(outA));
-            try (PeftModel.AdaptersDisabled off = p.disableAdapters()) {
+            try (PeftModel<?>.AdaptersDisabled off = p.disableAdapters()) {
                 assertTrue(base.contentEquals(TinyNet.run(p, x, false)));
             }
             assertTrue(outB.contentEquals(TinyNet.run(p, x, false)));
@@ -142,7 +144,7 @@ class PeftModelTest {
             assertEquals("no adapter 'nope' (adapters: [default])", assertThrows(IllegalArgumentException.class,
                     () -> p.setAdapter("nope")).getMessage());
             p.deleteAdapter("default");
-            assertTrue(p.loraLayers().isEmpty());
+            assertTrue(LoraAdapters.loraLayers(p).isEmpty());
             assertTrue(base.contentEquals(TinyNet.run(p, x, false)));
         }
     }
@@ -154,11 +156,11 @@ class PeftModelTest {
                 TinyNet net = TinyNet.create(6, m, 1);
                 NDArray x = TinyNet.input(m, 3, 6, 5);
                 float[] w0 = net.getModule("layer.0.attention.query").parameter("weight").getArray().toFloatArray();
-                PeftModel p = PeftModel.wrap(net, qv(2).optUseDora(dora).optLoraAlpha(4).build(), m);
+                PeftModel<?> p = PeftModel.wrap(net, qv(2).optUseDora(dora).optLoraAlpha(4).build(), m);
                 NDArray unmerged = TinyNet.run(p, x, false);
                 p.merge(true);
                 p.merge(true);
-                Linear q = (Linear) p.loraLayers().get("layer.0.attention.query").baseLayer();
+                Linear q = (Linear) LoraAdapters.loraLayers(p).get("layer.0.attention.query").baseLayer();
                 float[] w1 = q.parameter("weight").getArray().toFloatArray();
                 assertTrue(maxAbsDiff(unmerged, TinyNet.run(p, x, false)) < 1e-5, "merged = unmerged, dora=" + dora);
                 p.merge();
@@ -176,7 +178,7 @@ class PeftModelTest {
             TinyNet net = TinyNet.create(6, m, 1);
             NDArray x = TinyNet.input(m, 3, 6, 5);
             NDArray base = TinyNet.run(net, x, false);
-            PeftModel p = PeftModel.wrap(net, qv(2).build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, qv(2).build(), m);
             assertTrue(base.contentEquals(TinyNet.run(p.unload(), x, false)), "unload does not merge");
         }
     }
@@ -185,20 +187,20 @@ class PeftModelTest {
     void weightedAdapters() {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(6, m, 1);
-            PeftModel p = PeftModel.wrap(net, qv(2).optLoraAlpha(4).build(), m, 1);
+            PeftModel<?> p = PeftModel.wrap(net, qv(2).optLoraAlpha(4).build(), m, 1);
             p.addAdapter("b", qv(2).optLoraAlpha(2).build());
             p.addAdapter("c", qv(3).optLoraAlpha(6).build());
-            LoraLinear l = p.loraLayers().get("layer.1.attention.value");
+            LoraLinear l = LoraAdapters.loraLayers(p).get("layer.1.attention.value");
             NDArray da = l.deltaWeight("default", m);
             NDArray db = l.deltaWeight("b", m);
             NDArray dc = l.deltaWeight("c", m);
 
-            p.addWeightedAdapter(List.of("default", "c"), List.of(0.5, -2.0), "cat", Combination.CAT);
-            assertEquals(5, p.config("cat").r());
+            LoraAdapters.addWeightedAdapter(p, List.of("default", "c"), List.of(0.5, -2.0), "cat", Combination.CAT);
+            assertEquals(5, LoraAdapters.config(p, "cat").r());
             assertEquals(1.0, l.settings("cat").scaling());
             assertTrue(maxAbsDiff(l.deltaWeight("cat", m), da.mul(0.5).add(dc.mul(-2))) < 1e-5);
 
-            p.addWeightedAdapter(List.of("default", "b"), List.of(0.7, -0.3), "lin", Combination.LINEAR);
+            LoraAdapters.addWeightedAdapter(p, List.of("default", "b"), List.of(0.7, -0.3), "lin", Combination.LINEAR);
             NDArray a0 = l.loraA("default").parameter("weight").getArray();
             NDArray b0 = l.loraB("default").parameter("weight").getArray();
             NDArray a1 = l.loraA("b").parameter("weight").getArray();
@@ -208,10 +210,10 @@ class PeftModelTest {
             NDArray expected = b0.mul(s0).add(b1.mul(s1)).matMul(a0.mul(s0).add(a1.mul(-s1)));
             assertTrue(maxAbsDiff(l.deltaWeight("lin", m), expected) < 1e-5, "PEFT's sqrt-weight scheme");
             assertEquals("all adapters must have the same r for the linear combination, got [2, 3]",
-                    assertThrows(IllegalArgumentException.class, () -> p.addWeightedAdapter(List.of("default", "c"),
+                    assertThrows(IllegalArgumentException.class, () -> LoraAdapters.addWeightedAdapter(p, List.of("default", "c"),
                             List.of(1.0, 1.0), "bad", Combination.LINEAR)).getMessage());
 
-            p.addWeightedAdapter(List.of("default", "b"), List.of(0.5, 2.0), "svd", Combination.SVD, 4);
+            LoraAdapters.addWeightedAdapter(p, List.of("default", "b"), List.of(0.5, 2.0), "svd", Combination.SVD, 4);
             // PEFT's svd: Σ (w·s)·(s·B·A); rank 4 holds the rank-4 sum exactly
             NDArray svdExpected = da.mul(0.5 * 2).add(db.mul(2.0 * 1));
             assertTrue(maxAbsDiff(l.deltaWeight("svd", m), svdExpected) < 1e-5);
@@ -227,10 +229,10 @@ class PeftModelTest {
                 NDArray x = TinyNet.input(m, 3, 8, 5);
                 NDArray base = TinyNet.run(net, x, false);
                 float[] w0 = net.getModule("layer.0.attention.query").parameter("weight").getArray().toFloatArray();
-                PeftModel p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query").optR(8)
+                PeftModel<?> p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("query").optR(8)
                         .optLoraAlpha(4).optInitLoraWeights(init).build(), m);
                 assertTrue(maxAbsDiff(base, TinyNet.run(p, x, false)) < 1e-4, init + " keeps the output");
-                float[] residual = ((Linear) p.loraLayers().get("layer.0.attention.query").baseLayer())
+                float[] residual = ((Linear) LoraAdapters.loraLayers(p).get("layer.0.attention.query").baseLayer())
                         .parameter("weight").getArray().toFloatArray();
                 double norm = 0;
                 for (float v : residual) {
@@ -251,7 +253,7 @@ class PeftModelTest {
         try (NDManager m = NDManager.newBaseManager()) {
             TinyNet net = TinyNet.create(6, m, 1);
             NDArray x = TinyNet.input(m, 3, 6, 5);
-            PeftModel p = PeftModel.wrap(net, qv(2).optUseDora(true).optModulesToSave(List.of("classifier"))
+            PeftModel<?> p = PeftModel.wrap(net, qv(2).optUseDora(true).optModulesToSave(List.of("classifier"))
                     .optBaseModelNameOrPath("tiny").build(), m);
             Params.assign(((Linear) net.getModule("classifier")).parameter("bias"), m.create(new float[] {3, 4}));
             p.addAdapter("second", LoraConfig.builder().setTargetModules("value").optR(1).build());
@@ -268,8 +270,8 @@ class PeftModelTest {
             try (TensorSource src = TensorSources.open(dir.resolve("adapter_model.safetensors"))) {
                 assertEquals("pt", src.metadata().get("format"));
                 assertEquals(2, src.metadata().size(), src.metadata().toString());
-                assertTrue(PeftModel.savedWith(src, dir.resolve("adapter_config.json")));
-                assertFalse(PeftModel.savedWith(src, dir.resolve("second/adapter_config.json")),
+                assertTrue(AdapterFiles.savedWith(src, dir.resolve("adapter_config.json")));
+                assertFalse(AdapterFiles.savedWith(src, dir.resolve("second/adapter_config.json")),
                         "another config than the one saved with the weights");
                 assertTrue(src.contains("base_model.model.layer.1.attention.value.lora_magnitude_vector"));
                 assertTrue(src.contains("base_model.model.classifier.weight"));
@@ -277,7 +279,7 @@ class PeftModelTest {
             }
 
             TinyNet fresh = TinyNet.create(6, m, 1);
-            PeftModel q = PeftModel.load(fresh, dir, m);
+            PeftModel<?> q = PeftModel.load(fresh, dir, m);
             assertTrue(trainable(q).isEmpty(), "loaded in inference mode");
             assertTrue(out.contentEquals(TinyNet.run(q, x, false)), "bit-exact");
             for (Map.Entry<String, NDArray> e : p.adapterStateDict("default").entrySet()) {
@@ -288,7 +290,7 @@ class PeftModelTest {
             Files.writeString(second, Files.readString(second).replace("\"inference_mode\": true",
                     "\"inference_mode\": false"));
             try (TensorSource src = TensorSources.open(dir.resolve("second/adapter_model.safetensors"))) {
-                assertFalse(PeftModel.savedWith(src, second));
+                assertFalse(AdapterFiles.savedWith(src, second));
             }
             q.loadAdapter(dir.resolve("second"), "second", true);
             q.setAdapter("second");
@@ -311,7 +313,7 @@ class PeftModelTest {
             sd.put("base_model.model.layer.1.attention.query.lora_B.weight", m.zeros(new Shape(4, 3)));
             sd.remove("base_model.model.layer.0.attention.query.lora_A.weight");
             TinyNet net = TinyNet.create(4, m, 1);
-            PeftModel p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("value").build(), m);
+            PeftModel<?> p = PeftModel.wrap(net, LoraConfig.builder().setTargetModules("value").build(), m);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> p.loadAdapter(cfg, ArrayTensorSource.of(sd), "x"));
             assertEquals("adapter weights in <memory> do not match: missing tensor"
@@ -319,7 +321,7 @@ class PeftModelTest {
                     + " base_model.model.layer.1.attention.query.lora_B.weight has shape (4, 3) but the model"
                     + " expects (4, 2)", e.getMessage());
             assertEquals(Set.of("default"), p.adapterNames(), "a failed load leaves no adapter behind");
-            assertTrue(p.loraLayers().keySet().stream().allMatch(k -> k.endsWith("value")));
+            assertTrue(LoraAdapters.loraLayers(p).keySet().stream().allMatch(k -> k.endsWith("value")));
         }
     }
 

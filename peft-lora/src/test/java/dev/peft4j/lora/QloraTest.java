@@ -8,6 +8,8 @@ import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.peft.AdapterFiles;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.nn.Linear4bit;
 import dev.peft4j.quant.nn.QuantizationConfig;
@@ -51,7 +53,7 @@ class QloraTest {
             TinyNet net = quantizedNet(m);
             NDArray x = TinyNet.input(m, 5, D, 1);
             NDArray base = TinyNet.run(net, x, false);
-            PeftModel peft = PeftModel.wrap(net, config(LoraInit.DEFAULT), m, 7L);
+            PeftModel<?> peft = PeftModel.wrap(net, config(LoraInit.DEFAULT), m, 7L);
             assertTrue(base.contentEquals(TinyNet.run(peft, x, false)));
 
             TinyNet dense = quantizedNet(m);
@@ -63,12 +65,12 @@ class QloraTest {
     @Test
     void gradientsReachTheAdaptersNotThePackedWeights() {
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
             NDArray x = TinyNet.input(m, 5, D, 1);
             try (GradientCollector gc = m.getEngine().newGradientCollector()) {
                 gc.backward(TinyNet.run(peft, x, true).square().sum());
             }
-            LoraLinear q = peft.loraLayers().get("layer.1.attention.query");
+            LoraLinear q = LoraAdapters.loraLayers(peft).get("layer.1.attention.query");
             assertInstanceOf(Linear4bit.class, q.baseLayer());
             NDArray gradA = q.child("lora_A").child("default").parameter("weight").getArray().getGradient();
             assertTrue(gradA.abs().sum().getFloat() > 0, "lora_A gets a gradient");
@@ -81,7 +83,7 @@ class QloraTest {
     void denseMergeComputesWhatTheAdaptedModelComputes() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = TinyNet.input(m, 5, D, 1);
-            PeftModel peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
             NDArray adapted = TinyNet.run(peft, x, false);
             Module dense = peft.mergeAndUnloadDense(true);
             for (var e : dense.namedModules().entrySet()) {
@@ -95,7 +97,7 @@ class QloraTest {
             assertThrows(IllegalStateException.class, peft::mergeAndUnloadDense);
 
             // Merging into the 4-bit weights re-quantizes: the rounding shows.
-            PeftModel again = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> again = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
             assertTrue(adapted.contentEquals(TinyNet.run(again, x, false)), "same seed, same adapter");
             Module requantized = again.mergeAndUnload();
             assertInstanceOf(Linear4bit.class, requantized.getModule("layer.0.attention.value"));
@@ -110,8 +112,8 @@ class QloraTest {
     @Test
     void denseMergeInFloat16RoundsTheMergedWeightOnce() {
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel f32 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
-            PeftModel f16 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> f32 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> f16 = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
             Module a = f32.mergeAndUnloadDense(false, DataType.FLOAT32);
             Module b = f16.mergeAndUnloadDense(false, DataType.FLOAT16);
             NDArray w32 = a.getModule("layer.1.attention.query").parameter("weight").getArray();
@@ -129,29 +131,29 @@ class QloraTest {
     @Test
     void savedAdapterRecordsTheBaseQuantization(@TempDir Path dir) throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel qlora = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> qlora = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
             qlora.save(dir.resolve("q"));
             try (TensorSource src = TensorSources.open(dir.resolve("q/adapter_model.safetensors"))) {
-                assertEquals("nf4, blocksize 64, double quant", src.metadata().get(PeftModel.BASE_QUANTIZATION_KEY));
+                assertEquals("nf4, blocksize 64, double quant", src.metadata().get(AdapterFiles.BASE_QUANTIZATION_KEY));
             }
-            PeftModel lora = PeftModel.wrap(TinyNet.create(D, m, 3), config(LoraInit.RANDOM), m, 7L);
+            PeftModel<?> lora = PeftModel.wrap(TinyNet.create(D, m, 3), config(LoraInit.RANDOM), m, 7L);
             lora.save(dir.resolve("f"));
             try (TensorSource src = TensorSources.open(dir.resolve("f/adapter_model.safetensors"))) {
-                assertNull(src.metadata().get(PeftModel.BASE_QUANTIZATION_KEY));
+                assertNull(src.metadata().get(AdapterFiles.BASE_QUANTIZATION_KEY));
             }
             Optional<String> nf4 = Optional.of("nf4, blocksize 64, double quant");
-            assertNull(PeftModel.quantizationMismatch("nf4, blocksize 64, double quant", nf4));
-            assertNull(PeftModel.quantizationMismatch(null, nf4), "unknown: saved by PEFT");
-            assertNull(PeftModel.quantizationMismatch(null, Optional.empty()));
+            assertNull(AdapterFiles.quantizationMismatch("nf4, blocksize 64, double quant", nf4));
+            assertNull(AdapterFiles.quantizationMismatch(null, nf4), "unknown: saved by PEFT");
+            assertNull(AdapterFiles.quantizationMismatch(null, Optional.empty()));
             assertEquals("the adapter was trained over a 4-bit (nf4, blocksize 64, double quant) base but is loaded"
                     + " onto a full-precision one, so its outputs differ from training; quantize the base the same"
                     + " way (on the command line: --quantize nf4, with --blocksize/--no-double-quant as in"
-                    + " training)", PeftModel.quantizationMismatch(nf4.get(), Optional.empty()));
-            assertTrue(PeftModel.quantizationMismatch(nf4.get(), Optional.of("fp4, blocksize 64, double quant"))
+                    + " training)", AdapterFiles.quantizationMismatch(nf4.get(), Optional.empty()));
+            assertTrue(AdapterFiles.quantizationMismatch(nf4.get(), Optional.of("fp4, blocksize 64, double quant"))
                     .contains("loaded onto a 4-bit (fp4, blocksize 64, double quant) one"));
             // the loaded QLoRA adapter over the same NF4 base reproduces the trained outputs
             NDArray x = TinyNet.input(m, 5, D, 1);
-            PeftModel back = PeftModel.load(quantizedNet(m), dir.resolve("q"), m);
+            PeftModel<?> back = PeftModel.load(quantizedNet(m), dir.resolve("q"), m);
             assertTrue(TinyNet.run(qlora, x, false).contentEquals(TinyNet.run(back, x, false)));
         }
     }
@@ -169,8 +171,8 @@ class QloraTest {
     @Test
     void theBaseLayerCanBeSwappedOnlyForALinearOfItsShape() {
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
-            LoraLinear q = peft.loraLayers().get("layer.0.attention.query");
+            PeftModel<?> peft = PeftModel.wrap(quantizedNet(m), config(LoraInit.RANDOM), m, 7L);
+            LoraLinear q = LoraAdapters.loraLayers(peft).get("layer.0.attention.query");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> q.replaceChild("base_layer", new Linear(D, D + 1, true)));
             assertEquals("the base layer of layer.0.attention.query must stay a linear layer 48 -> 48, got"

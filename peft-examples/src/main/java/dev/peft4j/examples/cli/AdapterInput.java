@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.LoraConfigJson;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -59,12 +59,13 @@ final class AdapterInput {
      * @param modelNames names the base goes by, for the {@code base_model_name_or_path} check
      * @param manager owner of the adapter arrays
      * @param err where the warning goes
+     * @param <M> the base model's type
      * @return the adapted model
      * @throws IOException when a file is missing or unreadable
      * @throws IllegalArgumentException naming the file and the tensor or field when the adapter
      *     does not fit the model
      */
-    static PeftModel load(Module base, Path dir, Collection<String> modelNames, NDManager manager, PrintWriter err)
+    static <M extends Module> PeftModel<M> load(M base, Path dir, Collection<String> modelNames, NDManager manager, PrintWriter err)
             throws IOException {
         LoraConfig config = readConfig(dir);
         String trainedOn = config.baseModelNameOrPath();

@@ -3,7 +3,7 @@ package dev.peft4j.examples.cli;
 import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 
 import dev.peft4j.core.model.bert.Pooling;
 

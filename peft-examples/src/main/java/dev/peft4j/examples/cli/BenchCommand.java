@@ -23,7 +23,7 @@ import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.task.Losses;
 import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.BlockwiseDequantizer;
 import dev.peft4j.quant.BlockwiseQuantizer;
 import dev.peft4j.quant.NDArrayDequantizer;
@@ -192,7 +192,7 @@ final class BenchCommand extends CliCommand {
             List<BenchTable.Op> ops = new ArrayList<>();
             ops.add(() -> fwdBwd(frozen, x, sub));
             for (int r : ranks) {
-                PeftModel peft = PeftModel.wrap(linear(in, out, sub), LoraConfig.builder()
+                PeftModel<?> peft = PeftModel.wrap(linear(in, out, sub), LoraConfig.builder()
                         .setTargetModules("proj").optR(r).optLoraAlpha(2 * r).build(), sub);
                 ops.add(() -> fwdBwd(peft, x, sub));
             }
@@ -227,7 +227,7 @@ final class BenchCommand extends CliCommand {
     }
 
     private static void merge(BenchTable t, BertModel bert, NDManager m) throws Exception {
-        PeftModel peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value").optR(8)
+        PeftModel<?> peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value").optR(8)
                 .optLoraAlpha(16).build(), m);
         double[] s = t.seconds(() -> {
             peft.merge();

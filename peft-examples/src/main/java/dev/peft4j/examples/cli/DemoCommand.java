@@ -18,7 +18,7 @@ import dev.peft4j.core.train.LengthBucketBatchSampler;
 import dev.peft4j.core.train.StepListener;
 import dev.peft4j.core.train.StepMetrics;
 import dev.peft4j.core.train.TrainingResult;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -131,7 +131,7 @@ final class DemoCommand extends CliCommand {
                     + " %.4f, macro-F1 %.4f (%.0f s)%n", baseline.accuracy(), baseline.macroF1(), seconds(t));
             o.flush();
 
-            PeftModel peft = lora.wrap(model, List.of("query", "value"), List.of("classifier"), "SEQ_CLS",
+            PeftModel<?> peft = lora.wrap(model, List.of("query", "value"), List.of("classifier"), "SEQ_CLS",
                     Builtins.ALL_MINILM_L6_V2, run.seed, manager);
             long trainable = peft.trainableParameters().trainable();
             o.println(peft.trainableParameters());

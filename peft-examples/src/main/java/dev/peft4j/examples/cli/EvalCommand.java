@@ -13,7 +13,7 @@ import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.task.CausalLmTask;
 import dev.peft4j.core.task.ClassificationTask;
 import dev.peft4j.core.text.TextTokenizer;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -3,7 +3,7 @@ package dev.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Option;
 
 import java.util.List;
@@ -37,9 +37,10 @@ final class LoraOptions {
      * @param modelId {@code base_model_name_or_path}
      * @param seed initialization seed
      * @param manager owner of the adapter arrays
+     * @param <M> the base model's type
      * @return the wrapped model
      */
-    PeftModel wrap(Module base, List<String> defaultTargets, List<String> modulesToSave, String taskType,
+    <M extends Module> PeftModel<M> wrap(M base, List<String> defaultTargets, List<String> modulesToSave, String taskType,
             String modelId, long seed, NDManager manager) {
         List<String> targets = targetModules == null || targetModules.isEmpty() ? defaultTargets : targetModules;
         LoraConfig config = LoraConfig.builder()

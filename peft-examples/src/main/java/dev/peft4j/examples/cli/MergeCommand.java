@@ -17,7 +17,7 @@ import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.nn.HfQuantizationConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -93,7 +93,7 @@ final class MergeCommand extends CliCommand {
         try (AtomicDirectory target = AtomicDirectory.create(out);
                 NDManager manager = NDManager.newBaseManager()) {
             Base base = load(adapterConfig, manager);
-            PeftModel peft = AdapterInput.load(base.model(), adapter, base.names(), manager,
+            PeftModel<?> peft = AdapterInput.load(base.model(), adapter, base.names(), manager,
                     spec.commandLine().getErr());
             // over a 4-bit base: dequantized to float32 and merged there, so the export computes what was trained
             Module merged = peft.mergeAndUnloadDense(true);

@@ -17,7 +17,7 @@ import dev.peft4j.core.task.SequenceClassifier;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.LengthBucketBatchSampler;
 import dev.peft4j.core.train.TrainingResult;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -119,7 +119,7 @@ final class TrainCommand extends CliCommand {
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
                     quantize.weightLoader(files.config()));
             reportQuantized(base);
-            PeftModel peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
+            PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
                     run.seed, manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
@@ -162,7 +162,7 @@ final class TrainCommand extends CliCommand {
             CausalLmDataset eval = evalFile == null ? null : data.load(evalFile, run.maxLength, template, skipBadRows);
             LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
             reportQuantized(base);
-            PeftModel peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
+            PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));

@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -120,7 +120,7 @@ class LlamaCommandsTest {
             ParameterStore ps = new ParameterStore(m, false);
             NDArray ids = m.create(prompt, new Shape(1, prompt.length));
             float[] base = lm.forward(ps, ids, null, null, null, false, 1).logits().toFloatArray();
-            PeftModel peft = PeftModel.wrap(lm, TestAdapters.qv(baseName), m);
+            PeftModel<?> peft = PeftModel.wrap(lm, TestAdapters.qv(baseName), m);
             TestAdapters.randomizeB(peft, 42, 0.5f, m);
             Path adapter = TestAdapters.save(peft, dir.resolve("adapter"));
             NDArray logits = peft.forward(ps, new NDList(ids), false).singletonOrThrow();

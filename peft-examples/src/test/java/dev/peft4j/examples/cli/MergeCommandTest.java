@@ -21,7 +21,7 @@ import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.testing.Fixtures;
 import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -77,7 +77,7 @@ class MergeCommandTest {
 
     private Path llamaAdapter(Path model) throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
-            PeftModel peft = PeftModel.wrap(LlamaForCausalLM.load(model, m), TestAdapters.qv(null), m);
+            PeftModel<?> peft = PeftModel.wrap(LlamaForCausalLM.load(model, m), TestAdapters.qv(null), m);
             TestAdapters.randomizeB(peft, 7, 0.5f, m);
             return TestAdapters.save(peft, dir.resolve("llama-adapter"));
         }
@@ -290,7 +290,7 @@ class MergeCommandTest {
             BertForSequenceClassification cls = BertForSequenceClassification.loader()
                     .setCheckpoint(weights, HfConfig.of(builtin.config(), builtin.id())).setManager(m)
                     .optLabels(List.of("great", "other", "meh")).optPooling(pooling).load();
-            PeftModel peft = PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value")
+            PeftModel<?> peft = PeftModel.wrap(cls, LoraConfig.builder().setTargetModules("query", "value")
                     .optR(4).optLoraAlpha(8).optTaskType("SEQ_CLS").build(), m);
             TestAdapters.randomizeB(peft, 3, 0.2f, m);
             peft.save(adapter);

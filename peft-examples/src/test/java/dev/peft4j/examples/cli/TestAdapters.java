@@ -4,9 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.lora.LoraAdapters;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.LoraLinear;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 
 import java.nio.file.Path;
 import java.util.Random;
@@ -25,9 +26,9 @@ final class TestAdapters {
      * @param scale the standard deviation
      * @param manager owner of the new values
      */
-    static void randomizeB(PeftModel peft, long seed, float scale, NDManager manager) {
+    static void randomizeB(PeftModel<?> peft, long seed, float scale, NDManager manager) {
         Random random = new Random(seed);
-        for (LoraLinear l : peft.loraLayers().values()) {
+        for (LoraLinear l : LoraAdapters.loraLayers(peft).values()) {
             NDArray b = l.loraB(PeftModel.DEFAULT_ADAPTER).parameter("weight").getArray();
             Shape shape = b.getShape();
             float[] v = new float[(int) shape.size()];
@@ -49,7 +50,7 @@ final class TestAdapters {
      * @param dir where to save it
      * @return {@code dir}
      */
-    static Path save(PeftModel peft, Path dir) {
+    static Path save(PeftModel<?> peft, Path dir) {
         peft.save(dir);
         return dir;
     }

@@ -20,7 +20,7 @@ import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.nn.QuantizationConfig;
 import dev.peft4j.quant.nn.QuantizedLoader;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -125,7 +125,7 @@ public final class LoraSoak {
                         ? QuantizedLoader.quantizing(QuantizationConfig.builder().setQuantType(QuantType.NF4).build())
                         : WeightLoader.FULL_PRECISION);
             }
-            PeftModel peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value")
+            PeftModel<?> peft = PeftModel.wrap(bert, LoraConfig.builder().setTargetModules("query", "value")
                     .optR(8).optLoraAlpha(16).optLoraDropout(0.1).build(), m);
             Random r = new Random(5);
             long[][] ids = new long[EXAMPLES][TOKENS];

@@ -9,7 +9,7 @@ import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.lora.LoraConfig;
 import dev.peft4j.lora.LoraConfigJson;
-import dev.peft4j.lora.PeftModel;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.BlockwiseQuantizer;
 import dev.peft4j.quant.QuantType;
 import dev.peft4j.quant.nn.QuantizationConfig;

@@ -9,7 +9,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.peft4j.core.nn.LinearLike;
+import dev.peft4j.core.nn.Linear;
+import dev.peft4j.core.nn.QuantizedLinear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ReplaceableWeight;
 import dev.peft4j.quant.NDArrayDequantizer;
@@ -48,7 +49,7 @@ import java.util.Objects;
  * <p>A new layer is a shell: its weight arrives from {@link QuantizedLoader} or {@link
  * #setQuantized}. {@link #replaceWeight} (merging) re-quantizes a dense weight.
  */
-public class Linear4bit extends Module implements LinearLike, ReplaceableWeight {
+public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWeight {
 
     private static final Logger LOG = LoggerFactory.getLogger(Linear4bit.class);
 
@@ -97,8 +98,23 @@ public class Linear4bit extends Module implements LinearLike, ReplaceableWeight 
     }
 
     /** @return whether the weight has been set */
+    @Override
     public boolean hasWeight() {
         return state != null;
+    }
+
+    /** @return e.g. {@code nf4, blocksize 64, double quant}, from the quantization state */
+    @Override
+    public String quantization() {
+        QuantState st = quantState();
+        return st.quantType().bnbName() + ", blocksize " + st.blocksize()
+                + (st.nested().isPresent() ? ", double quant" : "");
+    }
+
+    /** A dense copy ({@link Linear#copyOf}) owned by the manager of this layer's weight. */
+    @Override
+    public Linear dequantize(DataType dtype) {
+        return Linear.copyOf(this, dtype, parameter("weight").getArray().getManager());
     }
 
     /**

@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
+import dev.peft4j.core.nn.QuantizedLinear;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,16 +78,7 @@ public final class Quantizer {
      * @return the paths of the replaced modules, in pre-order
      */
     public static List<String> dequantizeModules(Module root, DataType dtype) {
-        List<String> replaced = new ArrayList<>();
-        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
-            if (e.getValue() instanceof Linear4bit q && !e.getKey().isEmpty()) {
-                NDManager manager = q.parameter("weight").getArray().getManager();
-                root.setModule(e.getKey(), Linear.copyOf(q, dtype, manager));
-                replaced.add(e.getKey());
-            }
-        }
-        LOG.info("replaced {} 4-bit layers by dense {} ones", replaced.size(), dtype);
-        return replaced;
+        return QuantizedLinear.dequantizeAll(root, dtype);
     }
 
     private static Linear4bit toLinear4bit(Linear linear, QuantizationConfig config) {

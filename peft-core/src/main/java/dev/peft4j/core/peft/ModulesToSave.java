@@ -1,6 +1,7 @@
-package dev.peft4j.lora;
+package dev.peft4j.core.peft;
 
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.core.adapter.AdapterLayer;
 import dev.peft4j.core.adapter.ModuleCopies;
 import dev.peft4j.core.nn.Module;
 
@@ -23,15 +24,16 @@ final class ModulesToSave {
 
     /**
      * The module paths {@code names} select (equal to a name or ending with {@code "." + name}),
-     * outside adapter layers.
+     * outside {@link AdapterLayer}s.
      *
      * @param root the base model
      * @param names module names
      * @param required whether a name that matches nothing is an error
-     * @param targets LoRA target paths, which cannot also be saved whole
+     * @param targets the method's target paths, which cannot also be saved whole
+     * @param method the method's name, for the error
      * @return paths
      */
-    List<String> resolve(Module root, List<String> names, boolean required, List<String> targets) {
+    List<String> resolve(Module root, List<String> names, boolean required, List<String> targets, String method) {
         List<String> out = new ArrayList<>();
         for (String n : names) {
             boolean found = false;
@@ -39,7 +41,7 @@ final class ModulesToSave {
                 if (!path.isEmpty() && (path.equals(n) || path.endsWith("." + n)) && !insideAdapter(root, path)) {
                     if (targets.contains(path)) {
                         throw new IllegalArgumentException("module '" + path
-                                + "' is both a LoRA target and in modules_to_save");
+                                + "' is both a " + method + " target and in modules_to_save");
                     }
                     if (!out.contains(path)) {
                         out.add(path);
@@ -60,7 +62,7 @@ final class ModulesToSave {
         StringBuilder p = new StringBuilder();
         for (int i = 0; i < parts.length - 1; i++) {
             p.append(i == 0 ? "" : ".").append(parts[i]);
-            if (root.getModule(p.toString()) instanceof LoraLinear) {
+            if (root.getModule(p.toString()) instanceof AdapterLayer) {
                 return true;
             }
         }

@@ -1,0 +1,9 @@
+/**
+ * The method-agnostic PEFT core, as Hugging Face PEFT's {@code PeftModel}: a frozen base wrapped with
+ * named adapters ({@link dev.peft4j.core.peft.PeftModel}), {@code modules_to_save}, trainable-parameter
+ * accounting, and PEFT's on-disk layout dispatching on {@code peft_type}. A method (LoRA, IA³,
+ * prompt tuning, …) plugs in by implementing {@link dev.peft4j.core.peft.PeftMethod} with a {@link
+ * dev.peft4j.core.peft.PeftConfig}, found through {@link java.util.ServiceLoader} or registered with
+ * {@link dev.peft4j.core.peft.PeftMethods#register}.
+ */
+package dev.peft4j.core.peft;
