@@ -18,7 +18,8 @@ import ai.djl.training.ParameterStore;
  *
  * <p>Arrays the hook makes belong to the output's manager; parameters should be read through
  * {@code ps} so that gradients reach them, and scalar factors applied with {@code
- * dev.peft4j.core.nn.Scalars}.
+ * dev.peft4j.core.nn.Scalars}. The arrays it is given may live in a per-layer scope that is
+ * closed after the layer (BERT's encoder): copy and attach elsewhere whatever must outlive it.
  */
 @FunctionalInterface
 public interface ResidualHook {

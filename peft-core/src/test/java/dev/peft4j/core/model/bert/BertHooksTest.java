@@ -132,11 +132,16 @@ class BertHooksTest {
         model.hooks().setInputPrefix(prompt(rows));
         BertModelOutput got = run(TOKENS, MASK, TYPES);
         assertEquals(new Shape(2, 6, 8), got.lastHiddenState().getShape());
-        assertTrue(maxAbsDiff(full.lastHiddenState(), got.lastHiddenState()) <= 1e-6);
+        double diff = maxAbsDiff(full.lastHiddenState(), got.lastHiddenState());
+        assertTrue(diff <= 1e-6, "max diff " + diff);
         assertTrue(maxAbsDiff(full.pooledOutput(), got.pooledOutput()) <= 1e-6, "the pooler reads the first virtual token");
-        // mean pooling over the extended mask
-        NDArray fullMean = Pooling.MEAN.pool(full, m.create(cat(new long[][] {{1, 1}, {1, 1}}, MASK)));
-        assertTrue(maxAbsDiff(fullMean, model.embed(ps, m.create(TOKENS), m.create(MASK))) <= 1e-6);
+        // embed: mean pooling over the extended mask (token types all 0)
+        long[][] fullMask = cat(new long[][] {{1, 1}, {1, 1}}, MASK);
+        model.hooks().clear();
+        NDArray fullMean = Pooling.MEAN.pool(run(cat(PREFIX, TOKENS), fullMask, null), m.create(fullMask));
+        model.hooks().setInputPrefix(prompt(rows));
+        double meanDiff = maxAbsDiff(fullMean, model.embed(ps, m.create(TOKENS), m.create(MASK)));
+        assertTrue(meanDiff <= 1e-6, "mean max diff " + meanDiff);
 
         long[] nine = {1, 2, 3, 4, 5, 6, 7, 8, 9};
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -150,7 +155,9 @@ class BertHooksTest {
         List<NDArray> inputs = new ArrayList<>();
         for (int l = 0; l < TinyBert.LAYERS; l++) {
             model.hooks().residualSite("encoder.layer." + l + ".attention.output").setHook((p, r, training) -> {
-                inputs.add(r.residual()); // the layer's input
+                NDArray input = r.residual().duplicate(); // the layer's input, kept past the layer's scope
+                input.attach(m);
+                inputs.add(input);
                 return r.standard();
             });
         }
@@ -195,8 +202,10 @@ class BertHooksTest {
         ResidualSite site = model.hooks().residualSite("encoder.layer.1.output");
         NDArray[] seen = new NDArray[2];
         site.setHook((p, r, training) -> {
-            seen[0] = r.output();
-            seen[1] = r.residual();
+            seen[0] = r.output().duplicate(); // arrays of a layer's scope are freed after it
+            seen[1] = r.residual().duplicate();
+            seen[0].attach(m);
+            seen[1].attach(m);
             return r.standard();
         });
         run(TOKENS, MASK, TYPES);
