@@ -171,6 +171,28 @@ class LlamaHooksTest {
         float[] prompted = logits(TOKENS);
         assertEquals(full.length, prompted.length);
         assertTrue(maxAbsDiff(full, prompted) <= 1e-6, "max diff " + maxAbsDiff(full, prompted));
+
+        // a right-padded batch: the mask gets n ones in front, outputs cover n + T positions
+        NDArray ids = manager.create(new long[][] {{25, 3, 99, 7, 123}, {25, 3, 99, 0, 0}});
+        NDArray mask = manager.create(new long[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}});
+        lm.hooks().setInputPrefix(prompt(rows));
+        NDArray batch = lm.forward(ps, ids, mask, null, null, false).logits();
+        assertEquals(new Shape(2, 8, 128), batch.getShape());
+        lm.hooks().clear();
+        float[] shortFull = logits(new long[] {1, 42, 17, 25, 3, 99});
+        assertTrue(maxAbsDiff(shortFull, batch.get(new NDIndex("1, :6")).toFloatArray()) <= 1e-5);
+        assertTrue(maxAbsDiff(full, batch.get(new NDIndex("0")).toFloatArray()) <= 1e-5);
+    }
+
+    @Test
+    void keyValuePrefixShiftsCallerPositionsByN() {
+        List<List<NDArray>> kv = realPrefixKeyValues();
+        lm.hooks().setKeyValuePrefix(layerPrefix(kv.get(0), kv.get(1)));
+        NDArray ids = manager.create(TOKENS).reshape(1, TOKENS.length);
+        float[] byDefault = lm.forward(ps, ids, null, null, null, false).logits().toFloatArray();
+        NDArray positions = manager.arange(0f, (float) TOKENS.length, 1f, DataType.INT64).reshape(1, TOKENS.length);
+        float[] given = lm.forward(ps, ids, null, positions, null, false).logits().toFloatArray();
+        assertArrayEquals(byDefault, given, "caller positions 0..T-1 become n..n+T-1, as PEFT shifts them");
     }
 
     /** Per layer, the cached (rotated) keys and the values of the prefix tokens run on their own. */
