@@ -170,13 +170,13 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks {
             virtual = (int) want.get(1);
             input = true;
         } else {
-            PrefixShape ps2 = prefixShape();
+            PrefixShape layout = prefixShape();
             kv = keyValuePrefix.keyValues(ps, b, work, training)
-                    .check(ps2.numLayers(), b, ps2.kvHeads(), ps2.headDim()).toType(type);
+                    .check(layout.numLayers(), b, layout.kvHeads(), layout.headDim()).toType(type);
             virtual = (int) kv.length();
             input = false;
             if (cache != null) {
-                for (int i = 0; i < ps2.numLayers(); i++) {
+                for (int i = 0; i < layout.numLayers(); i++) {
                     cache.update(i, kv.key(i), kv.value(i));
                 }
                 kv = null; // now the cache's first content
