@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.model.hooks.PrefixKeyValues;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleList;
@@ -38,6 +39,23 @@ public class BertEncoder extends Module {
      */
     public NDArray forward(
             ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
+        return forward(ps, hidden, additiveMask, null, training, masks);
+    }
+
+    /**
+     * Runs the layers with a key/value prefix (prefix tuning): layer {@code i} attends to {@code
+     * prefix.key(i)}/{@code prefix.value(i)} before the tokens.
+     *
+     * @param ps the parameter store
+     * @param hidden the embeddings {@code [B, T, H]}
+     * @param additiveMask over the {@code n + T} keys; may be {@code null}
+     * @param prefix per-layer keys and values {@code [B, heads, n, headDim]}, or {@code null}
+     * @param training whether this is a training pass
+     * @param masks the dropout mask source
+     * @return the last hidden state {@code [B, T, H]}, owned by {@code hidden}'s manager
+     */
+    public NDArray forward(ParameterStore ps, NDArray hidden, NDArray additiveMask, PrefixKeyValues prefix,
+            boolean training, DropoutMasks masks) {
         ModuleList<?> layers = (ModuleList<?>) child("layer");
         NDManager outer = hidden.getManager();
         NDArray h = hidden;
@@ -48,7 +66,10 @@ public class BertEncoder extends Module {
                 } else {
                     h.attach(scope); // the previous layer's output is ours to free
                 }
-                NDArray out = ((BertLayer) layers.get(i)).forward(ps, h, additiveMask, training, masks);
+                NDArray out = prefix == null
+                        ? ((BertLayer) layers.get(i)).forward(ps, h, additiveMask, training, masks)
+                        : ((BertLayer) layers.get(i)).forward(ps, h, additiveMask, prefix.key(i), prefix.value(i),
+                                training, masks);
                 out.attach(outer);
                 h = out;
             }

@@ -9,6 +9,8 @@ import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.hooks.HasPeftHooks;
+import dev.peft4j.core.model.hooks.PeftHooks;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
@@ -38,7 +40,7 @@ import java.util.function.Function;
  * <p>{@link #loader()} builds one from a classifier checkpoint or from a base model (whose head is
  * then freshly initialized and listed in {@link #newlyInitialized()}).
  */
-public class BertForSequenceClassification extends Module {
+public class BertForSequenceClassification extends Module implements HasPeftHooks {
 
     private static final Logger LOG = LoggerFactory.getLogger(BertForSequenceClassification.class);
 
@@ -74,6 +76,12 @@ public class BertForSequenceClassification extends Module {
     /** @return how the sequence vector is formed */
     public Pooling pooling() {
         return pooling;
+    }
+
+    /** @return the PEFT hooks of the encoder (paths start with {@code bert.}) */
+    @Override
+    public PeftHooks hooks() {
+        return PeftHooks.of(this);
     }
 
     /** @return label names by class index */
@@ -121,7 +129,7 @@ public class BertForSequenceClassification extends Module {
             ParameterStore ps, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
         BertModel bert = bert();
         BertModelOutput out = bert.forward(ps, inputIds, attentionMask, tokenTypeIds, training);
-        NDArray pooled = pooling.pool(out, attentionMask);
+        NDArray pooled = pooling.pool(out, bert.outputMask(attentionMask));
         pooled = DropoutMasks.dropout(pooled, (float) config.classifierDropout(), training, bert.dropoutMasks());
         return ((LinearLike) child("classifier")).forward(ps, pooled, training);
     }

@@ -30,7 +30,25 @@ public class BertLayer extends Module {
      */
     public NDArray forward(
             ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
-        NDArray a = ((BertAttention) child("attention")).forward(ps, hidden, additiveMask, training, masks);
+        return forward(ps, hidden, additiveMask, null, null, training, masks);
+    }
+
+    /**
+     * With this layer's key/value prefix.
+     *
+     * @param ps the parameter store
+     * @param hidden input {@code [B, T, H]}
+     * @param additiveMask over the prefix and the tokens; may be {@code null}
+     * @param prefixKey {@code [B, heads, n, headDim]}, or {@code null}
+     * @param prefixValue {@code [B, heads, n, headDim]}, or {@code null}
+     * @param training whether this is a training pass
+     * @param masks the dropout mask source
+     * @return {@code [B, T, H]}
+     */
+    public NDArray forward(ParameterStore ps, NDArray hidden, NDArray additiveMask, NDArray prefixKey,
+            NDArray prefixValue, boolean training, DropoutMasks masks) {
+        NDArray a = ((BertAttention) child("attention"))
+                .forward(ps, hidden, additiveMask, prefixKey, prefixValue, training, masks);
         NDArray i = ((BertIntermediate) child("intermediate")).forward(ps, a, training);
         return ((BertOutput) child("output")).forward(ps, i, a, training, masks);
     }

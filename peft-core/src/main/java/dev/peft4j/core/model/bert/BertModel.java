@@ -4,12 +4,21 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.hooks.HasPeftHooks;
+import dev.peft4j.core.model.hooks.InputPrefix;
+import dev.peft4j.core.model.hooks.KeyValuePrefix;
+import dev.peft4j.core.model.hooks.PeftHooks;
+import dev.peft4j.core.model.hooks.PrefixHost;
+import dev.peft4j.core.model.hooks.PrefixKeyValues;
+import dev.peft4j.core.model.hooks.PrefixShape;
+import dev.peft4j.core.model.hooks.VirtualTokens;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Linear;
@@ -47,14 +56,19 @@ import java.util.function.Function;
  *
  * <p>Forward code looks children up by name at call time, so adapters injected with {@link
  * #setModule} take effect immediately.
+ *
+ * <p>PEFT methods that replace no layer use {@link #hooks()}: an input prefix (prompt tuning), a
+ * key/value prefix (prefix tuning), residual hooks (bottleneck adapters).
  */
-public class BertModel extends Module {
+public class BertModel extends Module implements PrefixHost, HasPeftHooks {
 
     private static final Logger LOG = LoggerFactory.getLogger(BertModel.class);
 
     private final BertConfig config;
     private DropoutMasks dropoutMasks = DropoutMasks.engine();
     private StateDictReport loadReport;
+    private InputPrefix inputPrefix;
+    private KeyValuePrefix keyValuePrefix;
 
     /**
      * A model with a pooler (Hugging Face's default), parameters not yet set.
@@ -204,11 +218,103 @@ public class BertModel extends Module {
             throw new IllegalArgumentException("token type ids " + tokenTypeIds.getShape()
                     + " do not match input ids " + inputIds.getShape());
         }
+        if (inputPrefix != null || keyValuePrefix != null) {
+            return forwardWithPrefix(ps, inputIds, attentionMask, tokenTypeIds, training);
+        }
         NDArray h = ((BertEmbeddings) child("embeddings")).forward(ps, inputIds, tokenTypeIds, training, dropoutMasks);
         NDArray additive = additiveMask(attentionMask, h.getDataType());
         NDArray last = ((BertEncoder) child("encoder")).forward(ps, h, additive, training, dropoutMasks);
         NDArray pooled = hasPooler() ? ((BertPooler) child("pooler")).forward(ps, last, training) : null;
         return new BertModelOutput(last, pooled);
+    }
+
+    /**
+     * PEFT's prompt learning: with an {@link InputPrefix} the output covers {@code n + T} positions
+     * (virtual tokens first; the pooler reads the first virtual token, as in PEFT); with a {@link
+     * KeyValuePrefix} positions start at {@code n} and every layer attends to the prefix first.
+     */
+    private BertModelOutput forwardWithPrefix(
+            ParameterStore ps, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+        if (inputPrefix != null && keyValuePrefix != null) {
+            throw new IllegalStateException("both an input prefix and a key/value prefix are installed;"
+                    + " PEFT runs one prompt-learning adapter at a time");
+        }
+        long b = inputIds.getShape().get(0);
+        NDManager work = inputIds.getManager();
+        NDArray prompt = null;
+        PrefixKeyValues kv = null;
+        long virtual;
+        if (inputPrefix != null) {
+            prompt = inputPrefix.embeddings(ps, b, work, training);
+            Shape want = new Shape(b, inputPrefix.numVirtualTokens(), config.hiddenSize());
+            if (!prompt.getShape().equals(want)) {
+                throw new IllegalArgumentException("input prefix gave " + prompt.getShape() + ", expected " + want
+                        + " (batch, num_virtual_tokens, hidden_size)");
+            }
+            virtual = want.get(1);
+        } else {
+            PrefixShape shape = prefixShape();
+            kv = keyValuePrefix.keyValues(ps, b, work, training)
+                    .check(shape.numLayers(), b, shape.kvHeads(), shape.headDim());
+            virtual = kv.length();
+        }
+        DataType type = ((BertEmbeddings) child("embeddings")).child("word_embeddings").parameter("weight")
+                .getArray().getDataType();
+        if (prompt != null && prompt.getDataType() != type) {
+            prompt = prompt.toType(type, false);
+        }
+        NDArray h = ((BertEmbeddings) child("embeddings"))
+                .forward(ps, inputIds, tokenTypeIds, prompt, kv == null ? 0 : virtual, training, dropoutMasks);
+        NDArray additive = additiveMask(VirtualTokens.extendMask(attentionMask, virtual), h.getDataType());
+        NDArray last = ((BertEncoder) child("encoder"))
+                .forward(ps, h, additive, kv == null ? null : kv.toType(h.getDataType()), training, dropoutMasks);
+        NDArray pooled = hasPooler() ? ((BertPooler) child("pooler")).forward(ps, last, training) : null;
+        return new BertModelOutput(last, pooled);
+    }
+
+    /**
+     * The mask of the positions {@link #forward} returns: the attention mask with the installed
+     * input prefix's {@code n} ones in front (PEFT's extended mask), else the mask itself. Pool
+     * outputs with it (mean pooling then averages the virtual tokens too).
+     *
+     * @param attentionMask {@code [B, T]}, or {@code null}
+     * @return {@code [B, n + T]}, the mask itself, or {@code null}
+     */
+    public NDArray outputMask(NDArray attentionMask) {
+        return inputPrefix == null ? attentionMask
+                : VirtualTokens.extendMask(attentionMask, inputPrefix.numVirtualTokens());
+    }
+
+    @Override
+    public InputPrefix inputPrefix() {
+        return inputPrefix;
+    }
+
+    @Override
+    public void setInputPrefix(InputPrefix prefix) {
+        this.inputPrefix = prefix;
+    }
+
+    @Override
+    public KeyValuePrefix keyValuePrefix() {
+        return keyValuePrefix;
+    }
+
+    @Override
+    public void setKeyValuePrefix(KeyValuePrefix prefix) {
+        this.keyValuePrefix = prefix;
+    }
+
+    /** @return BERT's prefix shapes: key/value heads are the attention heads */
+    @Override
+    public PrefixShape prefixShape() {
+        return new PrefixShape(config.numHiddenLayers(), config.numAttentionHeads(), config.headDim(),
+                config.hiddenSize());
+    }
+
+    @Override
+    public PeftHooks hooks() {
+        return PeftHooks.of(this);
     }
 
     /**
@@ -221,7 +327,7 @@ public class BertModel extends Module {
      * @return {@code [B, H]}
      */
     public NDArray embed(ParameterStore ps, NDArray inputIds, NDArray attentionMask) {
-        return Pooling.MEAN.pool(forward(ps, inputIds, attentionMask, null, false), attentionMask);
+        return Pooling.MEAN.pool(forward(ps, inputIds, attentionMask, null, false), outputMask(attentionMask));
     }
 
     /**

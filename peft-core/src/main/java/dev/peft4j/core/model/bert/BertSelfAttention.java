@@ -43,13 +43,36 @@ public class BertSelfAttention extends Module {
      */
     public NDArray forward(
             ParameterStore ps, NDArray hidden, NDArray additiveMask, boolean training, DropoutMasks masks) {
+        return forward(ps, hidden, additiveMask, null, null, training, masks);
+    }
+
+    /**
+     * Attention with a key/value prefix (prefix tuning): {@code K = cat([prefixKey, key(x)])},
+     * {@code V = cat([prefixValue, value(x)])} along the sequence, as transformers' BERT does with
+     * {@code past_key_values}; the mask then spans {@code n + T} keys.
+     *
+     * @param ps the parameter store
+     * @param hidden input {@code [B, T, H]}
+     * @param additiveMask broadcastable to {@code [B, heads, T, n + T]}, or {@code null}
+     * @param prefixKey {@code [B, heads, n, headDim]}, or {@code null} for none
+     * @param prefixValue {@code [B, heads, n, headDim]}, or {@code null} for none
+     * @param training whether this is a training pass
+     * @param masks the dropout mask source
+     * @return the per-token context {@code [B, T, H]}
+     */
+    public NDArray forward(ParameterStore ps, NDArray hidden, NDArray additiveMask, NDArray prefixKey,
+            NDArray prefixValue, boolean training, DropoutMasks masks) {
         long b = hidden.getShape().get(0);
         long t = hidden.getShape().get(1);
         // Scaling q by 1/sqrt(d) before the product touches B·T·H elements instead of B·heads·T·T.
         NDArray q = heads(Scalars.mul(linear("query").forward(ps, hidden, training), 1.0 / Math.sqrt(headDim)), b, t);
         NDArray k = heads(linear("key").forward(ps, hidden, training), b, t);
         NDArray v = heads(linear("value").forward(ps, hidden, training), b, t);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, heads, T, T]
+        if (prefixKey != null) {
+            k = prefixKey.concat(k, 2);
+            v = prefixValue.concat(v, 2);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, heads, T, n + T]
         if (additiveMask != null) {
             scores = scores.add(additiveMask);
         }

@@ -20,6 +20,8 @@ public final class KvCache implements AutoCloseable {
     private final NDManager manager;
     private final NDArray[] keys;
     private final NDArray[] values;
+    private int virtualTokens;
+    private boolean virtualFromInputPrefix;
 
     /**
      * @param parent the manager whose sub-manager will own the cached arrays (sets the device)
@@ -42,6 +44,28 @@ public final class KvCache implements AutoCloseable {
     /** @return the number of cached positions (those of layer 0; 0 when empty) */
     public long length() {
         return keys[0] == null ? 0 : keys[0].getShape().get(2);
+    }
+
+    /**
+     * @return how many positions at the front of the cache are virtual tokens (a prompt-tuning
+     *     prompt or a prefix-tuning prefix): the caller's attention mask does not cover them
+     */
+    public int virtualTokens() {
+        return virtualTokens;
+    }
+
+    /**
+     * @return whether the virtual tokens came from an input prefix (positions then count over the
+     *     whole sequence, as PEFT's prompt tuning) rather than a key/value prefix
+     */
+    public boolean virtualFromInputPrefix() {
+        return virtualFromInputPrefix;
+    }
+
+    /** Records that the first {@code n} cached positions are virtual tokens. */
+    void markVirtual(int n, boolean fromInputPrefix) {
+        this.virtualTokens = n;
+        this.virtualFromInputPrefix = fromInputPrefix;
     }
 
     /** @return the manager that owns the cached arrays */
@@ -108,5 +132,6 @@ public final class KvCache implements AutoCloseable {
         manager.close();
         Arrays.fill(keys, null);
         Arrays.fill(values, null);
+        virtualTokens = 0;
     }
 }

@@ -65,6 +65,9 @@ public class LlamaAttention extends Module {
             NDList kv = ctx.cache().update(layerIndex, k, v);
             k = kv.get(0);
             v = kv.get(1);
+        } else if (ctx.prefix() != null) { // prefix tuning: keys as given, no rotary embedding
+            k = ctx.prefix().key(layerIndex).concat(k, 2);
+            v = ctx.prefix().value(layerIndex).concat(v, 2);
         }
         long len = k.getShape().get(2);
         long groups = numHeads / numKeyValueHeads;

@@ -10,6 +10,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.model.hooks.HasPeftHooks;
+import dev.peft4j.core.model.hooks.PeftHooks;
 import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
@@ -44,7 +46,7 @@ import java.util.function.Predicate;
  * <p>Loading converts F16/BF16/F32 checkpoints to the requested type (float32 by default, which is
  * what CPUs should compute in; float16 is meant for CUDA).
  */
-public class LlamaForCausalLM extends Module {
+public class LlamaForCausalLM extends Module implements HasPeftHooks {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlamaForCausalLM.class);
 
@@ -149,6 +151,12 @@ public class LlamaForCausalLM extends Module {
     /** @return the decoder stack ({@code model}) */
     public LlamaModel model() {
         return (LlamaModel) child("model");
+    }
+
+    /** @return the PEFT hooks of this model (prefixes on {@code model}, residual sites {@code model.layers.N.*}) */
+    @Override
+    public PeftHooks hooks() {
+        return PeftHooks.of(this);
     }
 
     /**
