@@ -24,22 +24,22 @@ import java.util.Map;
  * A one-layer random BERT classifier over {@link TinyTokenizer}'s vocabulary (labels {@code bad},
  * {@code good}), its embeddings frozen, and a tiny review data set for {@link FineTuner} tests.
  */
-final class TinyClassifier {
+public final class TinyClassifier {
 
-    static final List<LabeledText> TRAIN = List.of(
+    public static final List<LabeledText> TRAIN = List.of(
             new LabeledText("good tea", "good"), new LabeledText("bad tea", "bad"),
             new LabeledText("very great tea", "good"), new LabeledText("awful world", "bad"),
             new LabeledText("the tea is great", "good"), new LabeledText("the tea is awful", "bad"),
             new LabeledText("hello good world", "good"), new LabeledText("very bad", "bad"));
 
-    static final List<LabeledText> TEST = List.of(
+    public static final List<LabeledText> TEST = List.of(
             new LabeledText("great tea", "good"), new LabeledText("awful tea", "bad"),
             new LabeledText("very good", "good"));
 
     private TinyClassifier() {}
 
     /** @return the classifier, initialized (seeded by the engine) with its embeddings frozen */
-    static BertForSequenceClassification create(NDManager manager) {
+    public static BertForSequenceClassification create(NDManager manager) {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("model_type", "bert");
         n.put("vocab_size", 6 + TinyTokenizer.WORDS.size());
@@ -59,21 +59,21 @@ final class TinyClassifier {
     }
 
     /** @return every parameter's values by path */
-    static Map<String, float[]> snapshot(BertForSequenceClassification model) {
+    public static Map<String, float[]> snapshot(BertForSequenceClassification model) {
         Map<String, float[]> out = new LinkedHashMap<>();
         model.namedParameters().forEach((k, p) -> out.put(k, p.getArray().toFloatArray()));
         return out;
     }
 
     /** Puts back the values of {@link #snapshot}. */
-    static void restore(BertForSequenceClassification model, Map<String, float[]> values) {
+    public static void restore(BertForSequenceClassification model, Map<String, float[]> values) {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             e.getValue().getArray().set(values.get(e.getKey()));
         }
     }
 
     /** @return the rows as a JSONL file in {@code dir} */
-    static Path jsonl(Path dir, String name, List<LabeledText> rows) throws IOException {
+    public static Path jsonl(Path dir, String name, List<LabeledText> rows) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<String> lines = new ArrayList<>();
         for (LabeledText r : rows) {
