@@ -40,7 +40,7 @@ import java.util.TreeMap;
  *         .setBatchSampler(new RandomBatchSampler(train.size(), 16, true, false))
  *         .setTrainStep(step)
  *         .optEvaluator(Evaluator.meanLoss(step, new RandomBatchSampler(train.size(), 32, false, false)))
- *         .optBestSaver(peftModel::save)   // best/ as a PEFT adapter directory
+ *         .optBestSaver(saver)   // e.g. peftModel::save: best/ as a PEFT adapter directory
  *         .build()
  *         .train();
  * }</pre>

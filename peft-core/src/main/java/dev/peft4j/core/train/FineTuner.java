@@ -30,9 +30,9 @@ import java.util.Objects;
  * evaluation are wired, and {@link AdapterTrainer} runs the loop.
  *
  * <pre>{@code
- * List<LabeledText> train = List.of(new LabeledText("great coffee", "great"), ...);
+ * List<LabeledText> train = List.of(new LabeledText("good tea", "good"), new LabeledText("bad tea", "bad"));
  * FineTuner tuner = FineTuner.builder()
- *         .setModel(peftModel)                 // trains what is not frozen: adapter (+ head)
+ *         .setModel(model)                     // e.g. a PEFT model: trains what is not frozen
  *         .setTrainData(train)                 // records, an Iterable, a file or a dataset
  *         .optEvalData(test)
  *         .optTokenizer(tokenizer)
