@@ -44,13 +44,15 @@ final class AdapterRun {
     }
 
     /**
-     * @param peft the model, whose {@code save} writes {@code best/}
+     * @param peft the model
+     * @param saver writes {@code best/} (the adapter in PEFT format, and for classification its
+     *     {@code labels.json}, so that {@code --adapter OUT/best} works)
      * @param arguments the {@link #arguments}
      * @param listener observes steps, or null
      * @return a tuner builder; the caller sets the data
      */
-    static FineTuner.Builder tuner(PeftModel peft, TrainingArguments arguments, StepListener listener) {
-        AdapterSaver saver = peft::save;
+    static FineTuner.Builder tuner(PeftModel peft, AdapterSaver saver, TrainingArguments arguments,
+            StepListener listener) {
         FineTuner.Builder b = FineTuner.builder().setModel(peft).optArguments(arguments).optAdapterSaver(saver);
         if (listener != null) {
             b.addListener(listener);

@@ -148,7 +148,7 @@ final class DemoCommand extends CliCommand {
                     .optBatchSize(run.batchSize).optEvalBatchSize(EVAL_BATCH).optMaxLength(run.maxLength)
                     .optGradientAccumulation(run.gradAccum).optSeed(run.seed).optOutputDir(adapterDir)
                     .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false).build();
-            FineTuner tuner = AdapterRun.tuner(peft, args, throughput).setTrainData(train).build();
+            FineTuner tuner = AdapterRun.tuner(peft, peft::save, args, throughput).setTrainData(train).build();
             TrainingResult result = AdapterRun.fit(tuner, adapterDir);
             double trainSeconds = seconds(t);
             EvaluationResult tuned = tuner.evaluate(test);

@@ -11,6 +11,7 @@ import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.text.TextTokenizer;
+import dev.peft4j.core.train.AdapterSaver;
 import dev.peft4j.core.train.FineTuner;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
@@ -121,14 +122,19 @@ final class TrainCommand extends CliCommand {
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
                     + skipped(train.skippedRows()));
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, AdapterRun.arguments(run, out, resume, true), null)
+            LabelSet labelsJson = labels(train.labels(), pool);
+            AdapterSaver saver = dir -> {
+                peft.save(dir);
+                labelsJson.write(dir.resolve(LabelSet.FILE_NAME));
+            };
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true), null)
                     .setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
             }
             TrainingResult result = AdapterRun.fit(tuner.build(), out);
             peft.save(out);
-            labels(train.labels(), pool).write(out.resolve(LabelSet.FILE_NAME));
+            labelsJson.write(out.resolve(LabelSet.FILE_NAME));
             summary.put("task", task.cliName);
             summary.put("train_examples", train.size());
             summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
@@ -164,8 +170,8 @@ final class TrainCommand extends CliCommand {
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, AdapterRun.arguments(run, out, resume, true), null)
-                    .setTrainData(train);
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true),
+                    null).setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
             }
