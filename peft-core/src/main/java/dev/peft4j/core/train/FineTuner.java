@@ -18,7 +18,6 @@ import dev.peft4j.core.task.SequenceClassifier;
 import dev.peft4j.core.text.TextTokenizer;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
