@@ -145,6 +145,7 @@ public final class CausalLmDataset {
     /** Builds a {@link CausalLmDataset}: {@code setX} required, {@code optX} optional. */
     public static final class Builder {
         private Path file;
+        private Iterable<?> records;
         private SegmentEncoder encoder;
         private ChatTemplate template = ChatTemplate.CHATML;
         private int maxLength;
@@ -163,6 +164,20 @@ public final class CausalLmDataset {
          */
         public Builder setFile(Path file) {
             this.file = file;
+            return this;
+        }
+
+        /**
+         * In-memory rows instead of a file (see {@link DataRecords} for what a row may be:
+         * {@code LabeledText}, {@code PromptCompletion}, {@code PlainText}, a {@code Map}, a
+         * {@code JsonNode}, or any record with the fields read); they go through the same code as a
+         * file's rows, row {@code i} reported as line {@code i + 1} of {@value DataRecords#SOURCE}.
+         *
+         * @param records the rows (required unless {@link #setFile} is set)
+         * @return this builder
+         */
+        public Builder setRecords(Iterable<?> records) {
+            this.records = records;
             return this;
         }
 
@@ -258,13 +273,17 @@ public final class CausalLmDataset {
          * @throws IOException when the file cannot be read
          */
         public CausalLmDataset build() throws IOException {
-            Objects.requireNonNull(file, "file is required (setFile)");
+            if ((file == null) == (records == null)) {
+                throw new IllegalArgumentException(file == null
+                        ? "a file or records are required (setFile or setRecords)"
+                        : "set either a file or records, not both (setFile, setRecords)");
+            }
             if (maxLength <= 0) {
                 throw new IllegalArgumentException("maxLength must be positive (setMaxLength), got " + maxLength);
             }
             Objects.requireNonNull(template, "chat template must not be null");
             BadRows bad = BadRows.of(skipBadRows);
-            List<DataRecord> rows = RecordReader.read(file, bad);
+            List<DataRecord> rows = file != null ? RecordReader.read(file, bad) : DataRecords.of(records, bad);
             List<CausalLmExample> out = new ArrayList<>();
             List<Long> lines = new ArrayList<>();
             int cut = 0;
@@ -279,7 +298,7 @@ public final class CausalLmDataset {
                     bad.handle(e);
                 }
             }
-            String source = file.getFileName().toString();
+            String source = file != null ? file.getFileName().toString() : DataRecords.SOURCE;
             if (out.isEmpty()) {
                 throw new DataException(source, 0, "no usable rows (" + bad.skipped() + " bad rows skipped)");
             }

@@ -167,6 +167,7 @@ public final class ClassificationDataset {
     /** Builds a {@link ClassificationDataset}: {@code setX} required, {@code optX} optional. */
     public static final class Builder {
         private Path file;
+        private Iterable<?> records;
         private TextTokenizer tokenizer;
         private String textField = "text";
         private String labelField = "label";
@@ -181,6 +182,20 @@ public final class ClassificationDataset {
          */
         public Builder setFile(Path file) {
             this.file = file;
+            return this;
+        }
+
+        /**
+         * In-memory rows instead of a file (see {@link DataRecords} for what a row may be:
+         * {@code LabeledText}, {@code PromptCompletion}, {@code PlainText}, a {@code Map}, a
+         * {@code JsonNode}, or any record with the fields read); they go through the same code as a
+         * file's rows, row {@code i} reported as line {@code i + 1} of {@value DataRecords#SOURCE}.
+         *
+         * @param records the rows (required unless {@link #setFile} is set)
+         * @return this builder
+         */
+        public Builder setRecords(Iterable<?> records) {
+            this.records = records;
             return this;
         }
 
@@ -238,12 +253,16 @@ public final class ClassificationDataset {
          * @throws IOException when the file cannot be read
          */
         public ClassificationDataset build() throws IOException {
-            Objects.requireNonNull(file, "file is required (setFile)");
+            if ((file == null) == (records == null)) {
+                throw new IllegalArgumentException(file == null
+                        ? "a file or records are required (setFile or setRecords)"
+                        : "set either a file or records, not both (setFile, setRecords)");
+            }
             Objects.requireNonNull(tokenizer, "tokenizer is required (setTokenizer)");
             requireField(textField, "textField");
             requireField(labelField, "labelField");
             BadRows bad = BadRows.of(skipBadRows);
-            List<DataRecord> rows = RecordReader.read(file, bad);
+            List<DataRecord> rows = file != null ? RecordReader.read(file, bad) : DataRecords.of(records, bad);
             List<long[]> ids = new ArrayList<>();
             List<String> labelTexts = new ArrayList<>();
             List<Long> lines = new ArrayList<>();
@@ -269,7 +288,7 @@ public final class ClassificationDataset {
                     bad.handle(e);
                 }
             }
-            String source = file.getFileName().toString();
+            String source = file != null ? file.getFileName().toString() : DataRecords.SOURCE;
             if (ids.isEmpty()) {
                 throw new DataException(source, 0, "no usable rows (" + bad.skipped() + " bad rows skipped)");
             }

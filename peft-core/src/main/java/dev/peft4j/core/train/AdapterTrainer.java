@@ -34,16 +34,22 @@ import java.util.TreeMap;
  * Trainer}).
  *
  * <pre>{@code
+ * TrainStep step = ClassificationTask.trainStep(train, classifier);
  * TrainingResult result = AdapterTrainer.builder()
  *         .setModel(model)
- *         .setConfig(config)
- *         .setBatchSampler(new RandomBatchSampler(dataset.size(), 16, true, false))
- *         .setTrainStep((ps, manager, ids, training) -> StepOutput.of(lossOf(ps, manager, ids, training)))
- *         .optEvaluator(Evaluator.meanLoss(step, evalBatches))
- *         .optCheckpointIo(peftModel::save ...)
+ *         .setConfig(TrainingConfig.builder().setOutputDir(out).setEpochs(3).build())
+ *         .setBatchSampler(new RandomBatchSampler(train.size(), 16, true, false))
+ *         .setTrainStep(step)
+ *         .optEvaluator(Evaluator.meanLoss(step, new RandomBatchSampler(train.size(), 32, false, false)))
+ *         .optBestSaver(saver)   // e.g. peftModel::save: best/ as a PEFT adapter directory
  *         .build()
  *         .train();
  * }</pre>
+ *
+ * <p>{@link FineTuner} does this wiring for BERT classifiers and Llama-family language models.
+ *
+ * <p>Without an output directory ({@link TrainingConfig#outputDir()} null) the run writes nothing:
+ * no checkpoint, no best weights, no metrics file, no curve; {@link #resume()} is then refused.
  *
  * <p>Each optimizer step runs {@code gradientAccumulation} micro-batches (losses scaled by one
  * over the number of micro-batches in the step), clips the global gradient norm, checks the loss
@@ -71,6 +77,7 @@ public final class AdapterTrainer {
     private final TrainStep trainStep;
     private final Evaluator evaluator;
     private final CheckpointIo checkpointIo;
+    private final AdapterSaver bestSaver;
     private final List<StepListener> listeners;
     private volatile boolean stopRequested;
 
@@ -81,6 +88,7 @@ public final class AdapterTrainer {
         this.trainStep = b.trainStep;
         this.evaluator = b.evaluator;
         this.checkpointIo = b.checkpointIo != null ? b.checkpointIo : new TrainableParametersIo(b.model);
+        this.bestSaver = b.bestSaver != null ? b.bestSaver : checkpointIo::save;
         this.listeners = List.copyOf(b.listeners);
     }
 
@@ -107,6 +115,9 @@ public final class AdapterTrainer {
      * @throws TrainingDivergedException when a loss or gradient norm is not finite
      */
     public TrainingResult train() throws IOException {
+        if (!config.writesToDisk()) {
+            return run(null);
+        }
         Optional<Path> existing = new Checkpoints(config.checkpointsDir()).latest();
         if (existing.isPresent()) {
             throw new IllegalStateException("output directory " + config.outputDir()
@@ -125,6 +136,7 @@ public final class AdapterTrainer {
      * @throws IllegalStateException when the checkpoint does not fit this configuration or data
      */
     public TrainingResult resume() throws IOException {
+        requireOutputDir();
         Path latest = new Checkpoints(config.checkpointsDir()).latest()
                 .orElseThrow(() -> new NoSuchFileException(config.checkpointsDir().toString(), null,
                         "no complete checkpoint to resume from"));
@@ -140,11 +152,19 @@ public final class AdapterTrainer {
      * @throws IllegalStateException when the checkpoint is incomplete or does not fit
      */
     public TrainingResult resume(Path checkpoint) throws IOException {
+        requireOutputDir();
         if (!Files.isRegularFile(checkpoint.resolve(Checkpoints.COMPLETE_MARKER))) {
             throw new IllegalStateException("checkpoint " + checkpoint + " is incomplete (no "
                     + Checkpoints.COMPLETE_MARKER + " marker)");
         }
         return run(checkpoint);
+    }
+
+    private void requireOutputDir() {
+        if (!config.writesToDisk()) {
+            throw new IllegalStateException("resume needs an output directory with checkpoints; this configuration"
+                    + " has none (TrainingConfig.optOutputDir)");
+        }
     }
 
     private TrainingResult run(Path resumeFrom) throws IOException {
@@ -158,7 +178,7 @@ public final class AdapterTrainer {
         long stepsPerEpoch = (batchesPerEpoch + accumulation - 1) / accumulation;
         long total = config.maxSteps() > 0 ? config.maxSteps() : config.epochs() * stepsPerEpoch;
         LrSchedule schedule = new LrSchedule(config.schedule(), config.warmupSteps(total), total);
-        Checkpoints checkpoints = new Checkpoints(config.checkpointsDir());
+        Checkpoints checkpoints = config.writesToDisk() ? new Checkpoints(config.checkpointsDir()) : null;
         Device device = trainable.values().iterator().next().getArray().getDevice();
 
         try (NDManager root = NDManager.newBaseManager(device);
@@ -167,8 +187,10 @@ public final class AdapterTrainer {
             if (resumeFrom != null) {
                 loop.restore(resumeFrom);
             }
-            checkpoints.deleteLeftovers();
-            Checkpoints.deleteLeftovers(config.outputDir(), TrainingConfig.BEST_DIR + ".tmp-");
+            if (checkpoints != null) {
+                checkpoints.deleteLeftovers();
+                Checkpoints.deleteLeftovers(config.outputDir(), TrainingConfig.BEST_DIR + ".tmp-");
+            }
             return loop.run(resumeFrom != null);
         }
     }
@@ -231,7 +253,7 @@ public final class AdapterTrainer {
             this.root = root;
             this.optState = optState;
             this.ps = new ParameterStore(root, false);
-            this.lastCheckpoint = checkpoints.latest().orElse(null);
+            this.lastCheckpoint = checkpoints == null ? null : checkpoints.latest().orElse(null);
         }
 
         void restore(Path dir) throws IOException {
@@ -271,8 +293,11 @@ public final class AdapterTrainer {
 
         TrainingResult run(boolean resumed) throws IOException {
             long total = schedule.totalSteps();
-            Path metricsFile = config.outputDir().resolve(TrainingConfig.METRICS_FILE);
-            Files.createDirectories(config.outputDir());
+            Path metricsFile = null;
+            if (config.writesToDisk()) {
+                metricsFile = config.outputDir().resolve(TrainingConfig.METRICS_FILE);
+                Files.createDirectories(config.outputDir());
+            }
             boolean stopped = false;
             try (MetricsLog log = new MetricsLog(metricsFile, resumed ? step : -1);
                     ProgressReporter progress = ProgressReporter.create(config.progressBar(), step, total,
@@ -312,7 +337,8 @@ public final class AdapterTrainer {
                 drawCurve(log);
             }
             return new TrainingResult(step, Collections.unmodifiableSortedMap(losses), lastMetrics,
-                    config.bestMetric(), best, bestStep, bestDir, checkpoints.root(), lastCheckpoint, stopped);
+                    config.bestMetric(), best, bestStep, bestDir, checkpoints == null ? null : checkpoints.root(),
+                    lastCheckpoint, stopped);
         }
 
         private StepMetrics trainOneStep() {
@@ -406,13 +432,18 @@ public final class AdapterTrainer {
             if (better && Double.isFinite(value)) {
                 best = value;
                 bestStep = step;
-                bestDir = config.outputDir().resolve(TrainingConfig.BEST_DIR);
-                Checkpoints.replaceDirectory(bestDir, checkpointIo::save);
+                if (config.writesToDisk()) {
+                    bestDir = config.outputDir().resolve(TrainingConfig.BEST_DIR);
+                    Checkpoints.replaceDirectory(bestDir, bestSaver::save);
+                }
                 LOG.info("step {}: new best {} = {}", step, config.bestMetric(), value);
             }
         }
 
         private void saveCheckpoint() throws IOException {
+            if (checkpoints == null) {
+                return;
+            }
             int epoch = (int) (step / stepsPerEpoch);
             TrainerState state = new TrainerState(TrainerState.FORMAT_VERSION, step, epoch,
                     (int) (step % stepsPerEpoch) * accumulation, schedule.totalSteps(), seed,
@@ -433,7 +464,7 @@ public final class AdapterTrainer {
         }
 
         private void drawCurve(MetricsLog log) throws IOException {
-            if (config.trainingCurve()) {
+            if (config.trainingCurve() && config.writesToDisk()) {
                 TrainingCurve.write(config.outputDir().resolve(TrainingConfig.CURVE_FILE), log.losses(), log.evals());
             }
         }
@@ -456,6 +487,7 @@ public final class AdapterTrainer {
         private TrainStep trainStep;
         private Evaluator evaluator;
         private CheckpointIo checkpointIo;
+        private AdapterSaver bestSaver;
         private final List<StepListener> listeners = new ArrayList<>();
 
         private Builder() {}
@@ -512,6 +544,17 @@ public final class AdapterTrainer {
          */
         public Builder optCheckpointIo(CheckpointIo checkpointIo) {
             this.checkpointIo = checkpointIo;
+            return this;
+        }
+
+        /**
+         * @param bestSaver writes the best weights into {@code best/} (default: the checkpoint
+         *     I/O's {@code save}); pass the PEFT model's {@code save} so that {@code best/} is an
+         *     adapter directory that PEFT and {@code --adapter} load
+         * @return this builder
+         */
+        public Builder optBestSaver(AdapterSaver bestSaver) {
+            this.bestSaver = bestSaver;
             return this;
         }
 

@@ -36,10 +36,14 @@ final class MetricsLog implements Closeable {
      * Opens the log. A fresh run truncates it; a resumed run keeps the lines of steps up to the
      * checkpoint's and drops later ones (they are about to be replayed).
      *
-     * @param file the log file
+     * @param file the log file, or null to keep the history in memory only
      * @param keepUpToStep -1 to start empty, else the step resumed from
      */
     MetricsLog(Path file, long keepUpToStep) throws IOException {
+        if (file == null) {
+            out = null;
+            return;
+        }
         Files.createDirectories(file.toAbsolutePath().getParent());
         if (keepUpToStep >= 0 && Files.exists(file)) {
             List<String> kept = new ArrayList<>();
@@ -113,6 +117,9 @@ final class MetricsLog implements Closeable {
     }
 
     private void write(Map<String, Object> line) throws IOException {
+        if (out == null) {
+            return;
+        }
         out.write(JSON.writeValueAsString(line));
         out.newLine();
         out.flush();
@@ -130,6 +137,8 @@ final class MetricsLog implements Closeable {
 
     @Override
     public void close() throws IOException {
-        out.close();
+        if (out != null) {
+            out.close();
+        }
     }
 }

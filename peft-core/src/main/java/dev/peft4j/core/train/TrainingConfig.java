@@ -18,8 +18,15 @@ import java.util.Objects;
  *         .build();
  * }</pre>
  *
- * <p>The output directory receives {@code checkpoints/checkpoint-<step>}, {@code best/} (the best
- * weights by {@link Builder#optBestMetric}), {@code metrics.jsonl} and {@code training-curve.png}.
+ * <p>The output directory, when set, receives {@code checkpoints/checkpoint-<step>}, {@code best/}
+ * (the best weights by {@link Builder#optBestMetric}), {@code metrics.jsonl} and {@code
+ * training-curve.png}. Without one, a run writes nothing to disk (no checkpoints, no best weights,
+ * no metrics file, no curve; it cannot be resumed). Either the epochs or {@code maxSteps} must be
+ * set:
+ *
+ * <pre>{@code
+ * TrainingConfig inMemory = TrainingConfig.builder().optMaxSteps(200).build();
+ * }</pre>
  */
 public final class TrainingConfig {
 
@@ -80,17 +87,22 @@ public final class TrainingConfig {
         return new Builder();
     }
 
-    /** @return the run's output directory */
+    /** @return the run's output directory, or null when the run writes nothing to disk */
     public Path outputDir() {
         return outputDir;
     }
 
-    /** @return the directory of the checkpoints */
-    public Path checkpointsDir() {
-        return outputDir.resolve(CHECKPOINTS_DIR);
+    /** @return whether the run has an output directory (checkpoints, best weights, metrics) */
+    public boolean writesToDisk() {
+        return outputDir != null;
     }
 
-    /** @return the number of epochs (ignored when {@link #maxSteps()} is positive) */
+    /** @return the directory of the checkpoints, or null without an output directory */
+    public Path checkpointsDir() {
+        return outputDir == null ? null : outputDir.resolve(CHECKPOINTS_DIR);
+    }
+
+    /** @return the number of epochs (ignored when {@link #maxSteps()} is positive; 0 when unset) */
     public int epochs() {
         return epochs;
     }
@@ -197,7 +209,19 @@ public final class TrainingConfig {
         private Builder() {}
 
         /**
-         * @param outputDir where checkpoints, metrics and the curve go (required)
+         * @param outputDir where checkpoints, best weights, metrics and the curve go (default: none,
+         *     the run writes nothing to disk)
+         * @return this builder
+         */
+        public Builder optOutputDir(Path outputDir) {
+            this.outputDir = outputDir;
+            return this;
+        }
+
+        /**
+         * Same as {@link #optOutputDir}; kept for existing callers.
+         *
+         * @param outputDir where checkpoints, best weights, metrics and the curve go
          * @return this builder
          */
         public Builder setOutputDir(Path outputDir) {
@@ -206,7 +230,19 @@ public final class TrainingConfig {
         }
 
         /**
-         * @param epochs passes over the data, positive (required)
+         * @param epochs passes over the data, positive (required unless {@link #optMaxSteps} is
+         *     positive)
+         * @return this builder
+         */
+        public Builder optEpochs(int epochs) {
+            this.epochs = epochs;
+            return this;
+        }
+
+        /**
+         * Same as {@link #optEpochs}; kept for existing callers.
+         *
+         * @param epochs passes over the data, positive
          * @return this builder
          */
         public Builder setEpochs(int epochs) {
@@ -358,11 +394,12 @@ public final class TrainingConfig {
          * @throws IllegalArgumentException naming the first invalid field
          */
         public TrainingConfig build() {
-            Objects.requireNonNull(outputDir, "outputDir is required (setOutputDir)");
-            if (epochs <= 0) {
-                throw new IllegalArgumentException("epochs must be positive (setEpochs), got " + epochs);
-            }
             check(maxSteps >= 0, "maxSteps must not be negative, got " + maxSteps);
+            if (maxSteps == 0 && epochs <= 0) {
+                throw new IllegalArgumentException("epochs must be positive (optEpochs) unless maxSteps is set,"
+                        + " got " + epochs);
+            }
+            check(epochs >= 0, "epochs must not be negative, got " + epochs);
             check(learningRate > 0 && Double.isFinite(learningRate),
                     "learningRate must be positive, got " + learningRate);
             Objects.requireNonNull(optimizer, "optimizer must not be null");

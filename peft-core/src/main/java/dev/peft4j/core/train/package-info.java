@@ -5,6 +5,13 @@
  * trainable parameters with {@link dev.peft4j.core.train.AdamW} or {@link
  * dev.peft4j.core.train.Sgd}.
  *
+ * <p>{@link dev.peft4j.core.train.FineTuner} is the one-call API over it, as PEFT users know {@code
+ * Trainer(model, args, train_dataset, eval_dataset).train()}: a wrapped model, {@link
+ * dev.peft4j.core.train.TrainingArguments} (defaults in {@link
+ * dev.peft4j.core.train.TrainingDefaults}, shared with the CLI) and in-memory records or files give
+ * a {@link dev.peft4j.core.train.TrainingResult}; {@code evaluate(data)} gives an {@link
+ * dev.peft4j.core.train.EvaluationResult}.
+ *
  * <p>Randomness is a pure function of the run seed and the step: {@link
  * dev.peft4j.core.train.StepRandom} derives the data order of every epoch and the engine seed set
  * before every micro-batch (dropout masks), so a run resumed from a checkpoint replays exactly the

@@ -150,8 +150,13 @@ class ClassificationDatasetTest {
 
     @Test
     void builderNamesMissingFields() {
-        assertEquals("file is required (setFile)", assertThrows(NullPointerException.class,
-                () -> ClassificationDataset.builder().setTokenizer(tokenizer).build()).getMessage());
+        assertEquals("a file or records are required (setFile or setRecords)",
+                assertThrows(IllegalArgumentException.class,
+                        () -> ClassificationDataset.builder().setTokenizer(tokenizer).build()).getMessage());
+        assertEquals("set either a file or records, not both (setFile, setRecords)",
+                assertThrows(IllegalArgumentException.class, () -> ClassificationDataset.builder()
+                        .setTokenizer(tokenizer).setFile(dir.resolve("x.jsonl")).setRecords(List.of()).build())
+                        .getMessage());
         assertEquals("tokenizer is required (setTokenizer)", assertThrows(NullPointerException.class,
                 () -> ClassificationDataset.builder().setFile(dir.resolve("x.jsonl")).build()).getMessage());
         assertEquals("textField must not be blank", assertThrows(IllegalArgumentException.class,

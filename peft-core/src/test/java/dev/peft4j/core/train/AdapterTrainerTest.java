@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -154,10 +155,11 @@ class AdapterTrainerTest {
 
     @Test
     void validatesConfigurationAndState(@TempDir Path dir) throws Exception {
-        assertEquals("epochs must be positive (setEpochs), got 0", assertThrows(IllegalArgumentException.class,
-                () -> TrainingConfig.builder().setOutputDir(dir).build()).getMessage());
-        assertEquals("outputDir is required (setOutputDir)", assertThrows(NullPointerException.class,
-                () -> TrainingConfig.builder().setEpochs(1).build()).getMessage());
+        assertEquals("epochs must be positive (optEpochs) unless maxSteps is set, got 0",
+                assertThrows(IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().setOutputDir(dir).build()).getMessage());
+        assertNull(TrainingConfig.builder().setEpochs(1).build().outputDir());
+        assertEquals(7, TrainingConfig.builder().optMaxSteps(7).build().maxSteps());
         assertEquals("gradientAccumulation must be positive, got 0", assertThrows(IllegalArgumentException.class,
                 () -> config(dir).optGradientAccumulation(0).build()).getMessage());
         assertEquals("eval_accuracy", config(dir).optBestMetric("accuracy", true).build().bestMetric());

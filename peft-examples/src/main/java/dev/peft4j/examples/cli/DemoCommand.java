@@ -1,7 +1,6 @@
 package dev.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.peft4j.core.data.ClassificationDataset;
@@ -10,13 +9,14 @@ import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.task.ClassificationMetrics;
-import dev.peft4j.core.task.ClassificationTask;
-import dev.peft4j.core.task.ClassificationTask.ClassificationEvaluation;
 import dev.peft4j.core.task.SequenceClassifier;
 import dev.peft4j.core.text.TextTokenizer;
-import dev.peft4j.core.train.LengthBucketBatchSampler;
+import dev.peft4j.core.train.EvaluationResult;
+import dev.peft4j.core.train.FineTuner;
 import dev.peft4j.core.train.StepListener;
 import dev.peft4j.core.train.StepMetrics;
+import dev.peft4j.core.train.TrainingArguments;
+import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Command;
@@ -77,7 +77,7 @@ final class DemoCommand extends CliCommand {
     /** QLoRA: the encoder's linear layers become 4-bit before LoRA; the merged export is dense float32. */
     @Mixin QuantizeOptions quantize;
 
-    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "mean|cls",
+    @Option(names = "--pooling", defaultValue = TrainingDefaults.POOLING, paramLabel = "mean|cls",
             description = "The sequence vector fed to the head (default mean, as sentence-transformers).")
     String pooling;
 
@@ -144,15 +144,17 @@ final class DemoCommand extends CliCommand {
             Throughput throughput = new Throughput();
             SequenceClassifier classifier = ClassifierModel.classifier(model);
             t = System.nanoTime();
-            TrainingResult result = AdapterRun.train(peft, ClassificationTask.trainStep(train, classifier),
-                    new LengthBucketBatchSampler(train.lengths(), run.batchSize, RunOptions.BUCKET_CHUNK, false),
-                    null, "accuracy", true, run, adapterDir, false, true, throughput);
+            TrainingArguments args = TrainingArguments.builder().optEpochs(run.epochs).optLearningRate(run.lr)
+                    .optBatchSize(run.batchSize).optEvalBatchSize(EVAL_BATCH).optMaxLength(run.maxLength)
+                    .optGradientAccumulation(run.gradAccum).optSeed(run.seed).optOutputDir(adapterDir)
+                    .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false).build();
+            FineTuner tuner = AdapterRun.tuner(peft, peft::save, args, throughput).setTrainData(train).build();
+            TrainingResult result = AdapterRun.fit(tuner, adapterDir);
             double trainSeconds = seconds(t);
-            ClassificationEvaluation tuned = ClassificationTask.evaluate(new ParameterStore(manager, false), manager,
-                    test, classifier, EVAL_BATCH);
+            EvaluationResult tuned = tuner.evaluate(test);
             o.printf(Locale.ROOT, "fine-tuned: test accuracy %.4f, macro-F1 %.4f (baseline %.4f; %+.1f points)%n",
-                    tuned.metrics().accuracy(), tuned.metrics().macroF1(), baseline.accuracy(),
-                    100 * (tuned.metrics().accuracy() - baseline.accuracy()));
+                    tuned.accuracy(), tuned.macroF1(), baseline.accuracy(),
+                    100 * (tuned.accuracy() - baseline.accuracy()));
             o.printf(Locale.ROOT, "training: %d steps in %.0f s, %.1f examples/s, %.0f tokens/s%n",
                     result.finalStep(), trainSeconds, throughput.examples / trainSeconds,
                     throughput.tokens / trainSeconds);
@@ -177,8 +179,8 @@ final class DemoCommand extends CliCommand {
             summary.put("test_examples", test.size());
             summary.put("baseline_accuracy", baseline.accuracy());
             summary.put("baseline_macro_f1", baseline.macroF1());
-            summary.put("accuracy", tuned.metrics().accuracy());
-            summary.put("macro_f1", tuned.metrics().macroF1());
+            summary.put("accuracy", tuned.accuracy());
+            summary.put("macro_f1", tuned.macroF1());
             summary.put("merged_agreement", agree);
             summary.put("trainable_parameters", trainable);
             summary.put("steps", result.finalStep());

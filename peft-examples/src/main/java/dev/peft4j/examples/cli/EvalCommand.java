@@ -14,6 +14,7 @@ import dev.peft4j.core.task.CausalLmTask;
 import dev.peft4j.core.task.ClassificationTask;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.core.train.TrainingDefaults;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -87,7 +88,7 @@ final class EvalCommand extends CliCommand {
 
     private Map<String, Object> classify(ModelFiles files, LabelSet labels) throws Exception {
         Map<String, String> meta = labels.metadata();
-        int len = maxLength > 0 ? maxLength : Integer.parseInt(meta.getOrDefault("max_length", "128"));
+        int len = maxLength > 0 ? maxLength : Integer.parseInt(meta.getOrDefault("max_length", Integer.toString(TrainingDefaults.MAX_LENGTH)));
         ClassifierModel.checkMaxLength(files, len);
         Pooling pooling = Pooling.parse(meta.getOrDefault("pooling", "mean"));
         try (NDManager manager = NDManager.newBaseManager();

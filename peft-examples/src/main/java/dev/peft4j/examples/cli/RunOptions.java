@@ -1,38 +1,35 @@
 package dev.peft4j.examples.cli;
 
+import dev.peft4j.core.train.TrainingDefaults;
 import picocli.CommandLine.Option;
 
-/** The optimization options of {@code train}. */
+/** The optimization options of {@code train} and {@code demo}; defaults from {@link TrainingDefaults}. */
 final class RunOptions {
 
-    @Option(names = "--epochs", defaultValue = "3", paramLabel = "N", description = "Passes over the data (default 3).")
+    @Option(names = "--epochs", defaultValue = "" + TrainingDefaults.EPOCHS, paramLabel = "N",
+            description = "Passes over the data (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--lr", defaultValue = "1e-3", paramLabel = "X",
-            description = "Peak learning rate of AdamW, linear warmup over 6% of the steps then linear decay"
-                    + " (default 1e-3).")
+    @Option(names = "--lr", defaultValue = "" + TrainingDefaults.LEARNING_RATE, paramLabel = "X",
+            description = "Peak learning rate of AdamW, linear warmup over " + (int) (100 * TrainingDefaults.WARMUP_RATIO)
+                    + "% of the steps then linear decay (default ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B", description = "Examples per batch (default 16).")
+    @Option(names = "--batch-size", defaultValue = "" + TrainingDefaults.BATCH_SIZE, paramLabel = "B",
+            description = "Examples per batch (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--max-length", defaultValue = "128", paramLabel = "L",
-            description = "Tokens per example; longer ones are truncated (default 128).")
+    @Option(names = "--max-length", defaultValue = "" + TrainingDefaults.MAX_LENGTH, paramLabel = "L",
+            description = "Tokens per example; longer ones are truncated (default ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "K",
-            description = "Batches per optimizer step (default 1).")
+    @Option(names = "--grad-accum", defaultValue = "" + TrainingDefaults.GRADIENT_ACCUMULATION, paramLabel = "K",
+            description = "Batches per optimizer step (default ${DEFAULT-VALUE}).")
     int gradAccum;
 
-    @Option(names = "--seed", defaultValue = "42", paramLabel = "S",
-            description = "Seed of data order, dropout and adapter initialization (default 42).")
+    @Option(names = "--seed", defaultValue = "" + TrainingDefaults.SEED, paramLabel = "S",
+            description = "Seed of data order, dropout and adapter initialization (default ${DEFAULT-VALUE}).")
     long seed;
-
-    /** The warmup fraction of the linear schedule. */
-    static final double WARMUP_RATIO = 0.06;
-
-    /** Batches per length-sorting chunk of the bucketed sampler. */
-    static final int BUCKET_CHUNK = 16;
 
     /** @throws IllegalArgumentException naming the first invalid option */
     void check() {

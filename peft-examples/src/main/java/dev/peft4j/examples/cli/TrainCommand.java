@@ -10,12 +10,10 @@ import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
-import dev.peft4j.core.task.CausalLanguageModel;
-import dev.peft4j.core.task.CausalLmTask;
-import dev.peft4j.core.task.ClassificationTask;
-import dev.peft4j.core.task.SequenceClassifier;
 import dev.peft4j.core.text.TextTokenizer;
-import dev.peft4j.core.train.LengthBucketBatchSampler;
+import dev.peft4j.core.train.AdapterSaver;
+import dev.peft4j.core.train.FineTuner;
+import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
 import picocli.CommandLine.Command;
@@ -70,8 +68,8 @@ final class TrainCommand extends CliCommand {
             description = "classify: the field holding the label (default label).")
     String labelField;
 
-    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "mean|cls|pooler",
-            description = "classify: the sequence vector fed to the head (default mean).")
+    @Option(names = "--pooling", defaultValue = TrainingDefaults.POOLING, paramLabel = "mean|cls|pooler",
+            description = "classify: the sequence vector fed to the head (default ${DEFAULT-VALUE}).")
     String pooling;
 
     @Option(names = "--chat-template", defaultValue = "chatml", paramLabel = "chatml|plain",
@@ -124,13 +122,19 @@ final class TrainCommand extends CliCommand {
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
                     + skipped(train.skippedRows()));
-            SequenceClassifier classifier = ClassifierModel.classifier(base);
-            TrainingResult result = AdapterRun.train(peft, ClassificationTask.trainStep(train, classifier),
-                    new LengthBucketBatchSampler(train.lengths(), run.batchSize, RunOptions.BUCKET_CHUNK, false),
-                    eval == null ? null : ClassificationTask.evaluator(eval, classifier, 2 * run.batchSize),
-                    "accuracy", true, run, out, resume, true, null);
+            LabelSet labelsJson = labels(train.labels(), pool);
+            AdapterSaver saver = dir -> {
+                peft.save(dir);
+                labelsJson.write(dir.resolve(LabelSet.FILE_NAME));
+            };
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true), null)
+                    .setTrainData(train);
+            if (eval != null) {
+                tuner.optEvalData(eval);
+            }
+            TrainingResult result = AdapterRun.fit(tuner.build(), out);
             peft.save(out);
-            labels(train.labels(), pool).write(out.resolve(LabelSet.FILE_NAME));
+            labelsJson.write(out.resolve(LabelSet.FILE_NAME));
             summary.put("task", task.cliName);
             summary.put("train_examples", train.size());
             summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
@@ -166,11 +170,12 @@ final class TrainCommand extends CliCommand {
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
-            CausalLanguageModel lm = CausalLmData.languageModel(base);
-            TrainingResult result = AdapterRun.train(peft, CausalLmTask.trainStep(train, lm),
-                    new LengthBucketBatchSampler(train.lengths(), run.batchSize, RunOptions.BUCKET_CHUNK, false),
-                    eval == null ? null : CausalLmTask.evaluator(eval, lm, 2 * run.batchSize),
-                    "eval_loss", false, run, out, resume, true, null);
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true),
+                    null).setTrainData(train);
+            if (eval != null) {
+                tuner.optEvalData(eval);
+            }
+            TrainingResult result = AdapterRun.fit(tuner.build(), out);
             peft.save(out);
             summary.put("task", task.cliName);
             summary.put("train_sequences", train.size());

@@ -79,6 +79,12 @@ class ClassifyTrainEvalTest {
         assertEquals(summary.get("eval_accuracy").asDouble(), metrics.get("accuracy").asDouble(), 1e-12);
         assertEquals(summary.get("eval_macro_f1").asDouble(), metrics.get("macro_f1").asDouble(), 1e-12);
         assertEquals(summary.get("eval_loss").asDouble(), metrics.get("loss").asDouble(), 1e-5);
+        // one epoch, one evaluation: best/ is the final adapter, in PEFT format with labels.json
+        CliRun b = CliRun.of(new EvalCommand(), "--model", MODEL, "--adapter", out.resolve("best").toString(),
+                "--data", test.toString());
+        assertEquals(0, b.code(), b.err());
+        assertEquals(metrics.get("accuracy").asDouble(), MAPPER.readTree(b.out()).get("accuracy").asDouble(), 1e-12);
+        assertEquals(metrics.get("loss").asDouble(), MAPPER.readTree(b.out()).get("loss").asDouble(), 1e-6);
 
         CliRun again = CliRun.of(new TrainCommand(), "--model", MODEL, "--task", "classify", "--train",
                 train.toString(), "--epochs", "1", "--max-length", "32", "--out", out.toString());
