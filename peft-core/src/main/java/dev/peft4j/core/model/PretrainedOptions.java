@@ -54,7 +54,7 @@ public final class PretrainedOptions {
         this.maxLength = b.maxLength;
     }
 
-    /** @return the default options: CPU (DJL's default device), automatic weight loading */
+    /** @return the default options: DJL's default device, automatic weight loading */
     public static PretrainedOptions defaults() {
         return DEFAULTS;
     }
