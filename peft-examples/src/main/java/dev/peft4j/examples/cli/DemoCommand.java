@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.peft4j.core.data.ClassificationDataset;
 import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.model.Builtins;
+import dev.peft4j.core.model.HfModelWriter;
+import dev.peft4j.core.model.bert.ClassifierConfigJson;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.task.ClassificationMetrics;
@@ -166,7 +168,8 @@ final class DemoCommand extends CliCommand {
                     "base_model", Builtins.ALL_MINILM_L6_V2)).write(adapterDir.resolve(LabelSet.FILE_NAME));
             // a 4-bit base is dequantized and merged in float32: what the adapted model computes, not re-rounded
             BertForSequenceClassification merged = (BertForSequenceClassification) peft.mergeAndUnloadDense();
-            MergedExport.write(merged, files.config(), files.requireTokenizerJson(), mergedDir);
+            HfModelWriter.save(merged, ClassifierConfigJson.of(files.config().json(), merged.labels(), merged.pooling()),
+                    files.files().tokenizerFiles(), mergedDir);
             BertForSequenceClassification reloaded = BertForSequenceClassification.loader().setModelDir(mergedDir)
                     .setManager(manager).optPooling(pool).load();
             int agree = MergedCheck.agreement(reloaded, classifier, test, EVAL_BATCH, manager);

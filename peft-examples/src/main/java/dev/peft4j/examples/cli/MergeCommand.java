@@ -5,11 +5,12 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.io.AtomicDirectory;
 import dev.peft4j.core.io.TensorSource;
-import dev.peft4j.core.io.TensorSources;
-import dev.peft4j.core.model.BuiltinModel;
 import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.ConfigException;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.HfModelWriter;
+import dev.peft4j.core.model.PretrainedFiles;
+import dev.peft4j.core.model.bert.ClassifierConfigJson;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.bert.BertModel;
@@ -24,12 +25,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -64,11 +64,6 @@ import java.util.Optional;
         })
 final class MergeCommand extends CliCommand {
 
-    /** Tokenizer and generation files copied from a model directory when present. */
-    static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model",
-            "added_tokens.json", "generation_config.json");
-
     @Option(names = "--model", required = true, paramLabel = "M", description = "Base model id or directory.")
     String model;
 
@@ -83,7 +78,7 @@ final class MergeCommand extends CliCommand {
     @Mixin QuantizeOptions quantize;
 
     /** A loaded base: the model, its config and names, and where its tokenizer comes from. */
-    private record Base(Module model, ObjectNode config, List<String> names, BuiltinModel builtin, Path dir) {}
+    private record Base(Module model, ObjectNode config, List<String> names, PretrainedFiles files) {}
 
     @Override
     int run() throws Exception {
@@ -99,10 +94,13 @@ final class MergeCommand extends CliCommand {
             Module merged = peft.mergeAndUnloadDense(true);
             ObjectNode config = base.config();
             if (merged instanceof BertForSequenceClassification cls) {
-                config = classifierConfig(config, cls.labels(), cls.pooling());
+                config = ClassifierConfigJson.of(config, cls.labels(), cls.pooling());
             }
-            tensors = MergedModelWriter.write(merged, config, target.path());
-            copyTokenizer(base, target.path());
+            HfModelWriter.checkPlain(merged);
+            tensors = HfModelWriter.write(merged, config, target.path());
+            for (Map.Entry<String, byte[]> f : base.files().tokenizerFiles().entrySet()) {
+                Files.write(target.path().resolve(f.getKey()), f.getValue());
+            }
             target.commit();
         }
         out().printf(Locale.ROOT, "merged %s into %s%s: %s (%d tensors, float32)%n", adapter, model,
@@ -112,29 +110,17 @@ final class MergeCommand extends CliCommand {
     }
 
     private Base load(LoraConfig adapterConfig, NDManager manager) throws IOException {
-        HfConfig hf;
-        BuiltinModel builtin = null;
-        Path dir = null;
-        if (Builtins.isBuiltin(model)) {
-            builtin = Builtins.get(model);
-            hf = HfConfig.of(builtin.config(), model);
-        } else {
-            dir = Path.of(model);
-            if (!Files.isDirectory(dir)) {
-                throw new NoSuchFileException(model, null,
-                        "--model must be " + String.join(" or ", Builtins.ids()) + " or a Hugging Face model directory");
-            }
-            hf = HfConfig.read(dir);
-        }
-        List<String> names = EncoderModel.names(model, hf);
+        PretrainedFiles files = ModelFiles.resolve(model).files();
+        HfConfig hf = files.config();
+        List<String> names = files.names();
         String type = hf.modelType();
         // 4 bits with --quantize or when saved quantized; the merge and the export are dense either way
         ObjectNode config = hf.json().deepCopy();
         config.remove(HfQuantizationConfig.KEY);
         if (LlamaConfig.TYPES.contains(type)) {
-            return new Base(quantize.loadLlama(dir, manager), config, names, builtin, dir);
+            return new Base(quantize.loadLlama(Path.of(model), manager), config, names, files);
         }
-        try (TensorSource weights = builtin != null ? builtin.openWeights() : TensorSources.open(dir)) {
+        try (TensorSource weights = files.openWeights()) {
             Module m;
             if (type.equals("bert")) {
                 m = classifies(adapterConfig) ? classifier(weights, hf, manager)
@@ -143,7 +129,7 @@ final class MergeCommand extends CliCommand {
                 throw new ConfigException(hf.source() + ": model_type '" + type + "' is not supported by merge"
                         + " (bert, " + String.join(", ", LlamaConfig.TYPES) + ")");
             }
-            return new Base(m, config, names, builtin, dir);
+            return new Base(m, config, names, files);
         }
     }
 
@@ -167,38 +153,5 @@ final class MergeCommand extends CliCommand {
                     + " the exported BertForSequenceClassification would need");
         }
         return cls;
-    }
-
-    /**
-     * The classifier's config: architectures, {@code id2label} and {@code label2id}, as transformers
-     * saves it, and the pooling under {@link Pooling#CONFIG_KEY} when it is not the pooler.
-     */
-    private static ObjectNode classifierConfig(ObjectNode base, List<String> labels, Pooling pooling) {
-        ObjectNode c = base.deepCopy();
-        if (pooling != Pooling.POOLER) {
-            c.put(Pooling.CONFIG_KEY, pooling.name().toLowerCase(Locale.ROOT));
-        }
-        c.putArray("architectures").add("BertForSequenceClassification");
-        c.remove("num_labels");
-        ObjectNode id2label = c.putObject("id2label");
-        ObjectNode label2id = c.putObject("label2id");
-        for (int i = 0; i < labels.size(); i++) {
-            id2label.put(Integer.toString(i), labels.get(i));
-            label2id.put(labels.get(i), i);
-        }
-        return c;
-    }
-
-    private static void copyTokenizer(Base base, Path target) throws IOException {
-        if (base.builtin() != null) {
-            Files.writeString(target.resolve("tokenizer.json"), base.builtin().tokenizerJson(), StandardCharsets.UTF_8);
-            return;
-        }
-        for (String f : SIDE_FILES) {
-            Path p = base.dir().resolve(f);
-            if (Files.isRegularFile(p)) {
-                Files.copy(p, target.resolve(f));
-            }
-        }
     }
 }

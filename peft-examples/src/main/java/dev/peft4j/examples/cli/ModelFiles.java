@@ -1,10 +1,9 @@
 package dev.peft4j.examples.cli;
 
 import dev.peft4j.core.io.TensorSource;
-import dev.peft4j.core.io.TensorSources;
-import dev.peft4j.core.model.BuiltinModel;
 import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.PretrainedFiles;
 import dev.peft4j.core.text.TextTokenizer;
 
 import java.io.IOException;
@@ -15,14 +14,13 @@ import java.util.Optional;
 
 /**
  * What {@code --model} names: a built-in id ({@code builtin:all-minilm-l6-v2}) or a Hugging Face
- * directory ({@code config.json}, safetensors weights, optionally {@code tokenizer.json}).
+ * directory ({@code config.json}, safetensors weights, optionally {@code tokenizer.json}), resolved
+ * by peft-core's {@link PretrainedFiles} with the command line's error message.
  *
  * @param spec the {@code --model} value
- * @param config the {@code config.json}
- * @param tokenizerJson the {@code tokenizer.json} text, when there is one
- * @param builtin the built-in model, or null for a directory
+ * @param files the resolved files
  */
-record ModelFiles(String spec, HfConfig config, Optional<String> tokenizerJson, BuiltinModel builtin) {
+record ModelFiles(String spec, PretrainedFiles files) {
 
     /**
      * @param spec {@code builtin:<name>} or a model directory
@@ -30,20 +28,11 @@ record ModelFiles(String spec, HfConfig config, Optional<String> tokenizerJson, 
      * @throws IOException when the directory or its config is missing
      */
     static ModelFiles resolve(String spec) throws IOException {
-        if (Builtins.isBuiltin(spec)) {
-            BuiltinModel builtin = Builtins.get(spec);
-            return new ModelFiles(spec, HfConfig.of(builtin.config(), spec), Optional.of(builtin.tokenizerJson()),
-                    builtin);
-        }
-        Path dir = Path.of(spec);
-        if (!Files.isDirectory(dir)) {
+        if (!Builtins.isBuiltin(spec) && !Files.isDirectory(Path.of(spec))) {
             throw new NoSuchFileException(spec, null, "--model must be " + String.join(" or ", Builtins.ids())
                     + " or a Hugging Face model directory");
         }
-        Path tokenizerFile = dir.resolve("tokenizer.json");
-        Optional<String> tokenizer = Files.isRegularFile(tokenizerFile)
-                ? Optional.of(Files.readString(tokenizerFile)) : Optional.empty();
-        return new ModelFiles(spec, HfConfig.read(dir), tokenizer, null);
+        return new ModelFiles(spec, PretrainedFiles.resolve(spec));
     }
 
     /** @return the model directory, for directory models */
@@ -51,12 +40,22 @@ record ModelFiles(String spec, HfConfig config, Optional<String> tokenizerJson, 
         return Path.of(spec);
     }
 
+    /** @return the {@code config.json} */
+    HfConfig config() {
+        return files.config();
+    }
+
+    /** @return the {@code tokenizer.json} text, when there is one */
+    Optional<String> tokenizerJson() {
+        return files.tokenizerJson();
+    }
+
     /**
      * @return the weights; close them after loading
      * @throws IOException when they cannot be opened
      */
     TensorSource openWeights() throws IOException {
-        return builtin != null ? builtin.openWeights() : TensorSources.open(dir());
+        return files.openWeights();
     }
 
     /**
@@ -64,8 +63,7 @@ record ModelFiles(String spec, HfConfig config, Optional<String> tokenizerJson, 
      * @throws NoSuchFileException when the model has none
      */
     String requireTokenizerJson() throws NoSuchFileException {
-        return tokenizerJson.orElseThrow(() -> new NoSuchFileException(dir().resolve("tokenizer.json").toString(),
-                null, "the model directory has no tokenizer.json"));
+        return files.requireTokenizerJson();
     }
 
     /**

@@ -19,7 +19,7 @@
  *
  * <p>Shared pieces: {@link dev.peft4j.examples.cli.CliCommand} (errors as one {@code error:} line,
  * exit 1), {@code EncoderModel} and {@code ModelInput} (resolving {@code --model}), {@code
- * AdapterInput} (resolving {@code --adapter}), {@code CheckpointRewriter} and {@code
- * MergedModelWriter} (writing checkpoints).
+ * AdapterInput} (resolving {@code --adapter}), {@code CheckpointRewriter} (writing checkpoints);
+ * merged exports are written by peft-core's {@code HfModelWriter}.
  */
 package dev.peft4j.examples.cli;

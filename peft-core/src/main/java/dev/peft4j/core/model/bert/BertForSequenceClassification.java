@@ -21,11 +21,18 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.peft4j.core.model.HfModelWriter;
+import dev.peft4j.core.model.PretrainedAssets;
+import dev.peft4j.core.model.PretrainedFiles;
+import dev.peft4j.core.model.PretrainedOptions;
+import dev.peft4j.core.text.TextTokenizer;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -40,13 +47,14 @@ import java.util.function.Function;
  * <p>{@link #loader()} builds one from a classifier checkpoint or from a base model (whose head is
  * then freshly initialized and listed in {@link #newlyInitialized()}).
  */
-public class BertForSequenceClassification extends Module implements HasPeftHooks {
+public class BertForSequenceClassification extends Module implements HasPeftHooks, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(BertForSequenceClassification.class);
 
     private final BertConfig config;
     private final Pooling pooling;
     private StateDictReport loadReport;
+    private PretrainedAssets assets;
 
     /**
      * A classifier whose parameters arrive from a checkpoint or {@link #initialize}. The encoder
@@ -66,6 +74,98 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
     /** @return a loader (builder) for checkpoints */
     public static Loader loader() {
         return new Loader();
+    }
+
+    /**
+     * Loads a classifier with its tokenizer, owning its arrays: close it to free them. A
+     * classifier directory (for instance one written by {@link #savePretrained}) loads whole, with
+     * its labels and pooling; an encoder (the built-in MiniLM, a base BERT) gets a fresh head, to
+     * be trained.
+     *
+     * <pre>{@code
+     * try (BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(dir.toString())) {
+     *     for (Prediction p : model.predict(List.of("great coffee", "stale and bitter"))) {
+     *         System.out.println(p.label() + " " + p.confidence());
+     *     }
+     * }
+     * }</pre>
+     *
+     * @param pathOrBuiltinId a built-in id or a Hugging Face model directory
+     * @return the classifier
+     * @throws IOException when files are missing or unreadable
+     */
+    public static BertForSequenceClassification fromPretrained(String pathOrBuiltinId) throws IOException {
+        return fromPretrained(pathOrBuiltinId, PretrainedOptions.defaults());
+    }
+
+    /**
+     * {@link #fromPretrained(String)} with options: labels or their number, pooling, device,
+     * weight loader (e.g. 4-bit), maximum tokens per text.
+     *
+     * @param pathOrBuiltinId a built-in id or a model directory
+     * @param options the loading options
+     * @return the classifier, owning its arrays
+     * @throws IOException when files are missing or unreadable
+     */
+    public static BertForSequenceClassification fromPretrained(String pathOrBuiltinId, PretrainedOptions options)
+            throws IOException {
+        return BertPretrained.classifier(PretrainedFiles.resolve(pathOrBuiltinId), options);
+    }
+
+    /** @return the tokenizer, when the model was loaded with one ({@link #fromPretrained}) */
+    public Optional<TextTokenizer> tokenizer() {
+        return assets == null ? Optional.empty() : assets.tokenizer();
+    }
+
+    /** @return the config, tokenizer and owned manager, or null when built in code */
+    public PretrainedAssets assets() {
+        return assets;
+    }
+
+    void setAssets(PretrainedAssets assets) {
+        this.assets = assets;
+    }
+
+    /**
+     * Classifies texts, 32 per forward pass (inference: no dropout).
+     *
+     * @param texts the texts (empty gives none)
+     * @return one prediction per text: the arg-max label and every label's softmax probability
+     * @throws IllegalStateException when the model has no tokenizer
+     */
+    public List<Prediction> predict(List<String> texts) {
+        if (assets == null) {
+            throw new IllegalStateException("predict needs a tokenizer: load the model with fromPretrained");
+        }
+        TextTokenizer tok = assets.requireTokenizer("predict");
+        return BertInference.predict(this, HfModelWriter.workManager(this, assets), tok, texts);
+    }
+
+    /**
+     * Saves a Hugging Face model directory, atomically: {@code config.json} ({@link
+     * ClassifierConfigJson}: architectures, {@code id2label}/{@code label2id} from {@link
+     * #labels()}, {@code peft4j_pooling}, {@code torch_dtype: float32}), {@code model.safetensors}
+     * ({@code bert.*}, {@code classifier.*}, float32) and the tokenizer files it was loaded with.
+     * It loads back with {@link #fromPretrained} and with transformers. Adapters must be merged
+     * first.
+     *
+     * @param dir the directory to produce: absent or empty
+     * @throws java.nio.file.FileAlreadyExistsException when {@code dir} is a non-empty directory
+     * @throws IOException when writing fails (nothing is left at {@code dir})
+     * @throws IllegalStateException when the model was built in code or still has adapter or
+     *     4-bit layers
+     */
+    public void savePretrained(Path dir) throws IOException {
+        HfModelWriter.save(this, ClassifierConfigJson.of(HfModelWriter.baseConfig(this, assets), labels(), pooling),
+                assets.tokenizerFiles(), dir);
+    }
+
+    /** Frees the tokenizer and, for a model from {@link #fromPretrained}, all its arrays. */
+    @Override
+    public void close() {
+        if (assets != null) {
+            assets.close();
+        }
     }
 
     /** @return the shape and labels */
@@ -289,6 +389,7 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
                 LOG.warn("{}: freshly initialized {} (train them before use)", source.location(), report.missing());
             }
             model.loadReport = report;
+            model.assets = PretrainedAssets.configOnly(hfConfig);
             return model;
         }
     }

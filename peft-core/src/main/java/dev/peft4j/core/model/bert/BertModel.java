@@ -28,10 +28,17 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.peft4j.core.model.PretrainedAssets;
+import dev.peft4j.core.model.PretrainedFiles;
+import dev.peft4j.core.model.PretrainedOptions;
+import dev.peft4j.core.model.HfModelWriter;
+import dev.peft4j.core.text.TextTokenizer;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
@@ -60,7 +67,7 @@ import java.util.function.Function;
  * <p>PEFT methods that replace no layer use {@link #hooks()}: an input prefix (prompt tuning), a
  * key/value prefix (prefix tuning), residual hooks (bottleneck adapters).
  */
-public class BertModel extends Module implements PrefixHost, HasPeftHooks {
+public class BertModel extends Module implements PrefixHost, HasPeftHooks, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(BertModel.class);
 
@@ -69,6 +76,7 @@ public class BertModel extends Module implements PrefixHost, HasPeftHooks {
     private StateDictReport loadReport;
     private InputPrefix inputPrefix;
     private KeyValuePrefix keyValuePrefix;
+    private PretrainedAssets assets;
 
     /**
      * A model with a pooler (Hugging Face's default), parameters not yet set.
@@ -162,8 +170,118 @@ public class BertModel extends Module implements PrefixHost, HasPeftHooks {
                     skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);
         }
         model.loadReport = report;
+        model.assets = PretrainedAssets.configOnly(hfConfig);
         LOG.debug("loaded BERT from {}: {}", source.location(), report.summary());
         return model;
+    }
+
+    /**
+     * Loads an encoder with its tokenizer, owning its arrays: close it to free them.
+     *
+     * <pre>{@code
+     * try (BertModel encoder = BertModel.fromPretrained("builtin:all-minilm-l6-v2")) {
+     *     float[][] vectors = encoder.embed(List.of("a cup of coffee", "a mug of tea"));
+     * }
+     * }</pre>
+     *
+     * @param pathOrBuiltinId a built-in id ({@code builtin:all-minilm-l6-v2}) or a Hugging Face
+     *     model directory ({@code config.json}, safetensors weights, {@code tokenizer.json})
+     * @return the encoder
+     * @throws IOException when files are missing or unreadable
+     */
+    public static BertModel fromPretrained(String pathOrBuiltinId) throws IOException {
+        return fromPretrained(pathOrBuiltinId, PretrainedOptions.defaults());
+    }
+
+    /**
+     * {@link #fromPretrained(String)} with options: device, weight loader (e.g. 4-bit), maximum
+     * tokens per text (default 256 for the built-in MiniLM, else {@code max_position_embeddings}).
+     *
+     * @param pathOrBuiltinId a built-in id or a model directory
+     * @param options the loading options
+     * @return the encoder, owning its arrays
+     * @throws IOException when files are missing or unreadable
+     */
+    public static BertModel fromPretrained(String pathOrBuiltinId, PretrainedOptions options) throws IOException {
+        return BertPretrained.encoder(PretrainedFiles.resolve(pathOrBuiltinId), options);
+    }
+
+    /** @return the tokenizer, when the model was loaded with one ({@link #fromPretrained}) */
+    public Optional<TextTokenizer> tokenizer() {
+        return assets == null ? Optional.empty() : assets.tokenizer();
+    }
+
+    /** @return the config, tokenizer and owned manager, or null when built in code */
+    public PretrainedAssets assets() {
+        return assets;
+    }
+
+    void setAssets(PretrainedAssets assets) {
+        this.assets = assets;
+    }
+
+    /**
+     * Sentence embeddings as the CLI's {@code embed} computes them by default: the masked mean of
+     * the last hidden state over real tokens, not normalized, 32 texts per pass.
+     *
+     * @param texts the texts (empty gives none)
+     * @return one {@code hidden_size} vector per text
+     * @throws IllegalStateException when the model has no tokenizer
+     */
+    public float[][] embed(List<String> texts) {
+        return embed(texts, Pooling.MEAN, false);
+    }
+
+    /**
+     * Sentence embeddings with a chosen pooling ({@link Pooling#MEAN} or {@link Pooling#CLS}; {@link
+     * Pooling#POOLER} needs a pooler), L2-normalized when asked (as sentence-transformers'
+     * all-MiniLM-L6-v2 pipeline does).
+     *
+     * @param texts the texts
+     * @param pooling how the token states become one vector
+     * @param normalize whether to divide each vector by its L2 norm
+     * @return one vector per text
+     * @throws IllegalStateException when the model has no tokenizer
+     */
+    public float[][] embed(List<String> texts, Pooling pooling, boolean normalize) {
+        TextTokenizer tok = tokenizerFor("embed");
+        return BertInference.embed(this, HfModelWriter.workManager(this, assets), tok, texts, pooling, normalize);
+    }
+
+    private TextTokenizer tokenizerFor(String what) {
+        if (assets == null) {
+            throw new IllegalStateException(what + " needs a tokenizer: load the model with fromPretrained");
+        }
+        return assets.requireTokenizer(what);
+    }
+
+    /**
+     * Saves a Hugging Face model directory, atomically: {@code config.json} (the loaded one with
+     * {@code architectures: [BertModel]}, {@code torch_dtype: float32}), {@code model.safetensors}
+     * (float32, Hugging Face names) and the tokenizer files it was loaded with. Adapters must be
+     * merged first.
+     *
+     * @param dir the directory to produce: absent or empty
+     * @throws java.nio.file.FileAlreadyExistsException when {@code dir} is a non-empty directory
+     * @throws IOException when writing fails (nothing is left at {@code dir})
+     * @throws IllegalStateException when the model was built in code or still has adapter or
+     *     4-bit layers
+     */
+    public void savePretrained(Path dir) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode config = HfModelWriter.baseConfig(this, assets);
+        config.putArray("architectures").add("BertModel");
+        for (String k : List.of("id2label", "label2id", "num_labels", Pooling.CONFIG_KEY)) {
+            config.remove(k);
+        }
+        HfModelWriter.save(this, config, assets.tokenizerFiles(), dir);
+    }
+
+    /** Frees the tokenizer and, for a model from {@link #fromPretrained}, all its arrays. */
+    @Override
+    public void close() {
+        if (assets != null) {
+            assets.close();
+        }
     }
 
     /** @return the shape this model was built with */

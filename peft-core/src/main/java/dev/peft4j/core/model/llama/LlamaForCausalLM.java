@@ -21,8 +21,19 @@ import dev.peft4j.core.nn.StateDictReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.HfModelWriter;
+import dev.peft4j.core.model.PretrainedAssets;
+import dev.peft4j.core.model.PretrainedFiles;
+import dev.peft4j.core.model.PretrainedOptions;
+import dev.peft4j.core.text.TextTokenizer;
+
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -46,7 +57,7 @@ import java.util.function.Predicate;
  * <p>Loading converts F16/BF16/F32 checkpoints to the requested type (float32 by default, which is
  * what CPUs should compute in; float16 is meant for CUDA).
  */
-public class LlamaForCausalLM extends Module implements HasPeftHooks {
+public class LlamaForCausalLM extends Module implements HasPeftHooks, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlamaForCausalLM.class);
 
@@ -54,6 +65,7 @@ public class LlamaForCausalLM extends Module implements HasPeftHooks {
     public static final Predicate<String> IGNORED = name -> name.endsWith("rotary_emb.inv_freq");
 
     private final LlamaConfig config;
+    private PretrainedAssets assets;
 
     /**
      * Builds the module tree; parameters have no arrays until loaded or {@link #initialize}d.
@@ -96,9 +108,12 @@ public class LlamaForCausalLM extends Module implements HasPeftHooks {
      * @throws dev.peft4j.core.nn.StateDictException when the weights do not match the configuration
      */
     public static LlamaForCausalLM load(Path dir, NDManager manager, DataType dataType) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir);
+        HfConfig hf = HfConfig.read(dir);
+        LlamaConfig config = LlamaConfig.from(hf);
         try (TensorSource source = TensorSources.open(dir)) {
-            return load(config, source, manager, dataType);
+            LlamaForCausalLM lm = load(config, source, manager, dataType);
+            lm.assets = PretrainedAssets.configOnly(hf);
+            return lm;
         }
     }
 
@@ -141,6 +156,143 @@ public class LlamaForCausalLM extends Module implements HasPeftHooks {
                 Function.identity(), IGNORED, true));
         LOG.debug("loaded {} from {}: {}", config, source.location(), report.summary());
         return lm;
+    }
+
+    /**
+     * Loads a Llama, Qwen2 or Mistral directory with its tokenizer (when it has {@code
+     * tokenizer.json}), as float32, owning its arrays: close it to free them. A directory saved
+     * 4-bit loads as saved when peft-quant is on the class path.
+     *
+     * <pre>{@code
+     * try (LlamaForCausalLM lm = LlamaForCausalLM.fromPretrained(dir.toString())) {
+     *     List<GenerationResult> out = lm.generateIds(List.of(new long[] {1, 5, 77}, new long[] {1, 9}),
+     *             GenerationConfig.builder().setMaxNewTokens(8).build());
+     * }
+     * }</pre>
+     *
+     * @param path a Hugging Face model directory
+     * @return the model
+     * @throws IOException when files are missing or unreadable
+     */
+    public static LlamaForCausalLM fromPretrained(String path) throws IOException {
+        return fromPretrained(path, PretrainedOptions.defaults());
+    }
+
+    /**
+     * {@link #fromPretrained(String)} with options: device, weight loader (e.g. peft-quant's
+     * {@code QuantizedLoader.quantizing(config)} for QLoRA's quantize-on-load), maximum prompt
+     * tokens (default {@code max_position_embeddings}).
+     *
+     * @param path a Hugging Face model directory
+     * @param options the loading options
+     * @return the model, owning its arrays
+     * @throws IOException when files are missing or unreadable
+     */
+    public static LlamaForCausalLM fromPretrained(String path, PretrainedOptions options) throws IOException {
+        PretrainedFiles files = PretrainedFiles.resolve(path);
+        NDManager owner = options.device() == null
+                ? NDManager.newBaseManager() : NDManager.newBaseManager(options.device());
+        TextTokenizer tok = null;
+        try {
+            HfConfig hf = files.config();
+            LlamaConfig config = LlamaConfig.from(hf);
+            LlamaForCausalLM lm;
+            try (TensorSource source = files.openWeights()) {
+                lm = load(config, source, owner, DataType.FLOAT32, options.weightLoader(hf));
+            }
+            int max = config.maxPositionEmbeddings();
+            tok = files.tokenizer(files.maxLength(options.maxLength(), max, max), false).orElse(null);
+            lm.assets = new PretrainedAssets(hf, files.tokenizerFiles(), tok, owner);
+            return lm;
+        } catch (IOException | RuntimeException | Error e) {
+            if (tok != null) {
+                tok.close();
+            }
+            owner.close();
+            throw e;
+        }
+    }
+
+    /** @return the tokenizer, when the model was loaded with one ({@link #fromPretrained}) */
+    public Optional<TextTokenizer> tokenizer() {
+        return assets == null ? Optional.empty() : assets.tokenizer();
+    }
+
+    /** @return the config, tokenizer and owned manager, or null when built in code */
+    public PretrainedAssets assets() {
+        return assets;
+    }
+
+    /**
+     * Generates for a batch of token-id prompts at once ({@link BatchGenerator}: left padding,
+     * per-row stopping, 32 prompts per pass).
+     *
+     * @param prompts token ids per prompt
+     * @param generation how to choose tokens and when to stop
+     * @return per prompt, the generated ids (prompt excluded) and why it stopped
+     */
+    public List<GenerationResult> generateIds(List<long[]> prompts, GenerationConfig generation) {
+        return new BatchGenerator(this).generate(HfModelWriter.workManager(this, assets), prompts, generation);
+    }
+
+    /**
+     * Text in, text out: each prompt is tokenized (with the tokenizer's special tokens, such as
+     * a beginning-of-sequence token), the batch generated as {@link #generateIds}, and each row's
+     * new tokens decoded without special tokens.
+     *
+     * <pre>{@code
+     * List<String> answers = lm.generate(List.of("The capital of France is", "1, 2, 3,"),
+     *         GenerationConfig.builder().setMaxNewTokens(16).build());
+     * }</pre>
+     *
+     * @param prompts the prompts
+     * @param generation how to choose tokens and when to stop
+     * @return the generated text per prompt (prompt excluded)
+     * @throws IllegalStateException when the model has no tokenizer (use {@link #generateIds})
+     * @throws IllegalArgumentException when a prompt has more tokens than the maximum length
+     */
+    public List<String> generate(List<String> prompts, GenerationConfig generation) {
+        if (assets == null || assets.tokenizer().isEmpty()) {
+            throw new IllegalStateException((assets == null ? config.source() : assets.config().source())
+                    + ": generate(texts) needs a tokenizer and the model has none (no tokenizer.json);"
+                    + " use generateIds");
+        }
+        TextTokenizer tok = assets.tokenizer().get();
+        List<long[]> ids = new ArrayList<>(prompts.size());
+        for (String p : prompts) {
+            ids.add(tok.encode(p).ids());
+        }
+        List<String> out = new ArrayList<>(prompts.size());
+        for (GenerationResult r : generateIds(ids, generation)) {
+            out.add(tok.decode(r.tokens(), true));
+        }
+        return out;
+    }
+
+    /**
+     * Saves a Hugging Face model directory, atomically: {@code config.json} (the loaded one, no
+     * {@code quantization_config}, {@code torch_dtype: float32}), {@code model.safetensors} (float32,
+     * Hugging Face names; a tied {@code lm_head} once, as the embedding) and the tokenizer and
+     * generation files it was loaded with. Adapters must be merged and 4-bit layers dequantized
+     * first.
+     *
+     * @param dir the directory to produce: absent or empty
+     * @throws java.nio.file.FileAlreadyExistsException when {@code dir} is a non-empty directory
+     * @throws IOException when writing fails (nothing is left at {@code dir})
+     * @throws IllegalStateException when no config is known or the model still has adapter or
+     *     4-bit layers
+     */
+    public void savePretrained(Path dir) throws IOException {
+        ObjectNode json = HfModelWriter.baseConfig(this, assets);
+        HfModelWriter.save(this, json, assets.tokenizerFiles(), dir);
+    }
+
+    /** Frees the tokenizer and, for a model from {@link #fromPretrained}, all its arrays. */
+    @Override
+    public void close() {
+        if (assets != null) {
+            assets.close();
+        }
     }
 
     /** @return the configuration */
