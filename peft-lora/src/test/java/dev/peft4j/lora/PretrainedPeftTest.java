@@ -1,5 +1,6 @@
 package dev.peft4j.lora;
 
+import dev.peft4j.core.peft.PeftModel;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.core.model.Builtins;
@@ -41,11 +42,11 @@ class PretrainedPeftTest {
                         .build())) {
             List<Prediction> base = model.predict(TEXTS);
             NDManager owner = model.assets().owner().orElseThrow();
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().setTargetModules("query", "value").optR(4)
+            PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(model, LoraConfig.builder().setTargetModules("query", "value").optR(4)
                     .optLoraAlpha(8).optModulesToSave(List.of("classifier")).build(), owner, 1);
             assertEquals(base, model.predict(TEXTS), "B = 0: the adapter changes nothing yet");
             Random random = new Random(3);
-            for (LoraLinear l : peft.loraLayers().values()) {
+            for (LoraLinear l : LoraAdapters.loraLayers(peft).values()) {
                 var b = l.loraB(PeftModel.DEFAULT_ADAPTER).parameter("weight");
                 Shape shape = b.getArray().getShape();
                 float[] v = new float[(int) shape.size()];
