@@ -93,6 +93,45 @@ public class PeftModel<M extends Module> extends Module {
     }
 
     /**
+     * PEFT's {@code get_peft_model(model, config)}: {@link #wrap(Module, PeftConfig, NDManager,
+     * long)} with seed 0, the adapter arrays owned by the manager of the base's weights (for a
+     * model from {@code fromPretrained}, the model's own, freed when it is closed).
+     *
+     * @param base the model, fully initialized; changed in place
+     * @param config the adapter's configuration
+     * @param <M> the base model's type
+     * @return the wrapped model with adapter {@value #DEFAULT_ADAPTER} active
+     * @throws IllegalArgumentException when the base has no parameters (give a manager then)
+     */
+    public static <M extends Module> PeftModel<M> wrap(M base, PeftConfig config) {
+        return wrap(base, config, managerOf(base), 0L);
+    }
+
+    /**
+     * PEFT's {@code PeftModel.from_pretrained(model, dir)}: {@link #load(Module, Path, NDManager,
+     * boolean)} in inference mode, the adapter arrays owned by the manager of the base's weights.
+     *
+     * @param base the model it was trained on, fully initialized; changed in place
+     * @param dir the adapter directory
+     * @param <M> the base model's type
+     * @return the model with adapter {@value #DEFAULT_ADAPTER} active
+     */
+    public static <M extends Module> PeftModel<M> load(M base, Path dir) {
+        return load(base, dir, managerOf(base), false);
+    }
+
+    /** The manager owning the base's first parameter array: where its weights live. */
+    private static NDManager managerOf(Module base) {
+        Objects.requireNonNull(base, "base");
+        return base.getParameters().values().stream()
+                .filter(p -> p.isInitialized())
+                .map(p -> p.getArray().getManager())
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(base.getClass().getSimpleName()
+                        + " has no initialized parameters to take a manager from; pass one"));
+    }
+
+    /**
      * {@link #wrap(Module, PeftConfig, NDManager, long)} with seed 0.
      *
      * @param base the model, fully initialized; changed in place

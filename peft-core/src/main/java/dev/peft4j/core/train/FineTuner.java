@@ -7,7 +7,9 @@ import dev.peft4j.core.data.CausalLmDataset;
 import dev.peft4j.core.data.ClassificationDataset;
 import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.data.SegmentEncoder;
+import dev.peft4j.core.model.PretrainedAssets;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.task.CausalLanguageModel;
@@ -18,6 +20,7 @@ import dev.peft4j.core.task.SequenceClassifier;
 import dev.peft4j.core.text.TextTokenizer;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +74,7 @@ public final class FineTuner {
     private final LlamaForCausalLM llama;
     private final TrainingArguments args;
     private final TextTokenizer tokenizer;
+    private final PretrainedAssets assets;
     private final Object trainData;
     private final Object evalData;
     private final AdapterSaver adapterSaver;
@@ -82,10 +86,13 @@ public final class FineTuner {
         this.model = b.model;
         this.args = b.arguments;
         this.tokenizer = b.tokenizer;
+        this.assets = taskModel instanceof BertForSequenceClassification bert ? bert.assets()
+                : ((LlamaForCausalLM) taskModel).assets();
         this.trainData = b.trainData;
         this.evalData = b.evalData;
-        this.adapterSaver = b.adapterSaver;
-        this.bosTokenId = b.bosTokenId;
+        this.adapterSaver = b.adapterSaver != null ? b.adapterSaver
+                : b.model instanceof PeftModel<?> peft ? peft::save : null;
+        this.bosTokenId = b.bosTokenId != null ? b.bosTokenId : configuredBos(assets);
         this.listeners = List.copyOf(b.listeners);
         if (taskModel instanceof BertForSequenceClassification bert) {
             this.task = TrainingTask.SEQUENCE_CLASSIFICATION;
@@ -258,9 +265,16 @@ public final class FineTuner {
         if (data instanceof CausalLmDataset) {
             throw new IllegalArgumentException("the model is a sequence classifier but the data is a CausalLmDataset");
         }
-        ClassificationDataset.Builder b = ClassificationDataset.builder().setTokenizer(requireTokenizer())
-                .optLabels(labels);
-        return (data instanceof Path p ? b.setFile(p) : b.setRecords((Iterable<?>) data)).build();
+        TextTokenizer own = tokenizer == null ? modelTokenizer(true) : null;
+        try {
+            ClassificationDataset.Builder b = ClassificationDataset.builder()
+                    .setTokenizer(own != null ? own : requireTokenizer()).optLabels(labels);
+            return (data instanceof Path p ? b.setFile(p) : b.setRecords((Iterable<?>) data)).build();
+        } finally {
+            if (own != null) {
+                own.close();
+            }
+        }
     }
 
     private CausalLmDataset causalLmData(Object data) throws IOException {
@@ -272,8 +286,9 @@ public final class FineTuner {
         }
         CausalLmDataset.Builder b = CausalLmDataset.builder().setMaxLength(args.maxLength())
                 .optVocabSize(llama.config().vocabSize());
-        if (tokenizer != null) {
-            b.optEncoder(SegmentEncoder.of(tokenizer));
+        TextTokenizer own = tokenizer == null ? modelTokenizer(false) : null;
+        if (tokenizer != null || own != null) {
+            b.optEncoder(SegmentEncoder.of(own != null ? own : tokenizer));
         }
         if (!llama.config().eosTokenIds().isEmpty()) {
             b.optEosTokenId(llama.config().eosTokenIds().get(0));
@@ -281,14 +296,49 @@ public final class FineTuner {
         if (bosTokenId != null) {
             b.optBosTokenId(bosTokenId);
         }
-        return (data instanceof Path p ? b.setFile(p) : b.setRecords((Iterable<?>) data)).build();
+        try {
+            return (data instanceof Path p ? b.setFile(p) : b.setRecords((Iterable<?>) data)).build();
+        } finally {
+            if (own != null) {
+                own.close();
+            }
+        }
     }
 
     private TextTokenizer requireTokenizer() {
         if (tokenizer == null) {
-            throw new IllegalStateException("text data needs a tokenizer (optTokenizer)");
+            throw new IllegalStateException("text data needs a tokenizer (optTokenizer): the model was not loaded"
+                    + " with fromPretrained from a directory holding tokenizer.json");
         }
         return tokenizer;
+    }
+
+    /**
+     * A tokenizer built from the {@code tokenizer.json} the model was loaded with ({@code
+     * fromPretrained}); the caller closes it once the data set is built (data sets tokenize once).
+     *
+     * @param classification true: special tokens added, truncated to the arguments' max length;
+     *     false: as the causal-LM data set wants it (segments never cut, no special tokens)
+     * @return the tokenizer, or null when the model came without one
+     */
+    private TextTokenizer modelTokenizer(boolean classification) throws IOException {
+        byte[] json = assets == null ? null : assets.tokenizerFiles().get("tokenizer.json");
+        if (json == null) {
+            return null;
+        }
+        TextTokenizer.Builder b = TextTokenizer.builder()
+                .setTokenizerJson(new String(json, StandardCharsets.UTF_8), assets.config().source());
+        return classification ? b.setMaxLength(args.maxLength()).build()
+                : b.setMaxLength(1 << 20).optTruncation(false).optAddSpecialTokens(false).build();
+    }
+
+    /** @return {@code bos_token_id} of the model's config.json, or null */
+    private static Long configuredBos(PretrainedAssets assets) {
+        if (assets == null) {
+            return null;
+        }
+        int bos = assets.config().optInt("bos_token_id", -1);
+        return bos >= 0 ? (long) bos : null;
     }
 
     /** Builder of {@link FineTuner}: {@code setX} required, {@code optX} optional. */
@@ -397,8 +447,10 @@ public final class FineTuner {
         }
 
         /**
-         * @param tokenizer turns text rows into ids (required for text rows; the caller keeps
-         *     ownership and closes it)
+         * @param tokenizer turns text rows into ids (default: one built from the {@code
+         *     tokenizer.json} the model was loaded with by {@code fromPretrained}, truncating
+         *     classification texts to the arguments' max length; required for text rows when the
+         *     model has none). The caller keeps ownership and closes it
          * @return this builder
          */
         public Builder optTokenizer(TextTokenizer tokenizer) {
@@ -407,8 +459,9 @@ public final class FineTuner {
         }
 
         /**
-         * @param adapterSaver writes the best adapter into {@code best/} (default: every trainable
-         *     parameter in {@code trainable.safetensors}); pass {@code peftModel::save}
+         * @param adapterSaver writes the best adapter into {@code best/} (default: the model's
+         *     {@link PeftModel#save} when it is a {@code PeftModel}, giving a PEFT adapter
+         *     directory; otherwise every trainable parameter in {@code trainable.safetensors})
          * @return this builder
          */
         public Builder optAdapterSaver(AdapterSaver adapterSaver) {
@@ -417,7 +470,8 @@ public final class FineTuner {
         }
 
         /**
-         * @param bosTokenId causal LM: the id prepended to text rows (default: none)
+         * @param bosTokenId causal LM: the id prepended to text rows (default: the model's {@code
+         *     bos_token_id} when it was loaded with {@code fromPretrained}, else none)
          * @return this builder
          */
         public Builder optBosTokenId(long bosTokenId) {
