@@ -10,6 +10,7 @@ import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.task.ClassificationMetrics;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.AdapterSaver;
 import dev.peft4j.core.train.FineTuner;
@@ -88,6 +89,12 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
+    @Option(names = "--baseline",
+            description = "classify: also fit the frozen-embedding baseline (logistic regression on the untouched"
+                    + " encoder's mean-pooled embeddings of the training rows), scored on --eval: baseline_accuracy"
+                    + " and baseline_macro_f1 in the summary.")
+    boolean baseline;
+
     @Option(names = "--skip-bad-rows", description = "Skip unusable rows (counted and reported) instead of failing.")
     boolean skipBadRows;
 
@@ -106,6 +113,9 @@ final class TrainCommand extends CliCommand {
     private Map<String, Object> classify(ModelFiles files) throws Exception {
         Pooling pool = Pooling.parse(pooling);
         ClassifierModel.checkMaxLength(files, run.maxLength);
+        if (baseline && evalFile == null) {
+            throw new IllegalArgumentException("--baseline needs --eval: the baseline is scored on the eval rows");
+        }
         Map<String, Object> summary = new LinkedHashMap<>();
         try (NDManager manager = NDManager.newBaseManager();
                 TextTokenizer tokenizer = files.classificationTokenizer(run.maxLength)) {
@@ -114,6 +124,13 @@ final class TrainCommand extends CliCommand {
             ClassificationDataset eval = evalFile == null ? null : ClassificationDataset.builder().setFile(evalFile)
                     .setTokenizer(tokenizer).optTextField(textField).optLabelField(labelField)
                     .optLabels(train.labels()).optSkipBadRows(skipBadRows).build();
+            ClassificationMetrics frozen = null;
+            if (baseline) {
+                long t0 = System.nanoTime();
+                frozen = EmbeddingBaseline.run(files, train, eval, 2 * run.batchSize);
+                printInfo(String.format(Locale.ROOT, "baseline (frozen mean-pooled embeddings + logistic regression):"
+                        + " eval accuracy %.4f (%.0f s)", frozen.accuracy(), (System.nanoTime() - t0) / 1e9));
+            }
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
                     quantize.weightLoader(files.config()));
             reportQuantized(base);
@@ -141,6 +158,10 @@ final class TrainCommand extends CliCommand {
             summary.put("steps", result.finalStep());
             summary.put("final_loss", result.losses().isEmpty() ? null : result.losses().get(result.losses().lastKey()));
             summary.putAll(result.finalMetrics());
+            if (frozen != null) {
+                summary.put("baseline_accuracy", frozen.accuracy());
+                summary.put("baseline_macro_f1", frozen.macroF1());
+            }
             summary.put("adapter", out.toString());
         }
         return summary;
