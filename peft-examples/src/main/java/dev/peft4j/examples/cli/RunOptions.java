@@ -12,7 +12,7 @@ final class RunOptions {
 
     @Option(names = "--lr", defaultValue = "" + TrainingDefaults.LEARNING_RATE, paramLabel = "X",
             description = "Peak learning rate of AdamW, linear warmup over " + (int) (100 * TrainingDefaults.WARMUP_RATIO)
-                    + "% of the steps then linear decay (default ${DEFAULT-VALUE}).")
+                    + "%% of the steps then linear decay (default ${DEFAULT-VALUE}).")
     double lr;
 
     @Option(names = "--batch-size", defaultValue = "" + TrainingDefaults.BATCH_SIZE, paramLabel = "B",
