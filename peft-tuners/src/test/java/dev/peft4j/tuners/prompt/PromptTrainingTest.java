@@ -84,7 +84,9 @@ class PromptTrainingTest {
             double lossBefore = tuner.evaluate(ROWS).loss();
             tuner.fit();
             double lossAfter = tuner.evaluate(ROWS).loss();
-            System.out.printf("%s: eval loss %.4f -> %.4f%n", config.peftType(), lossBefore, lossAfter);
+            String name = config.peftType()
+                    + (config instanceof PrefixTuningConfig p && p.prefixProjection() ? " (projection)" : "");
+            System.out.printf("%s: eval loss %.4f -> %.4f%n", name, lossBefore, lossAfter);
             assertTrue(lossAfter < lossBefore - 0.05, lossBefore + " -> " + lossAfter);
             Map<String, float[]> after = snapshot(peft.namedParameters());
             for (Map.Entry<String, float[]> e : before.entrySet()) {
@@ -186,6 +188,41 @@ class PromptTrainingTest {
                 assertEquals(Set.of("prompt_embeddings", "base_model.classifier.weight", "base_model.classifier.bias"),
                         Set.copyOf(src.names()), "PEFT's prompt-learning keys");
                 assertEquals(new Shape(4, 8), new Shape(src.info("prompt_embeddings").shape()));
+            }
+        }
+    }
+
+    /** BERT prefix tuning for classification: per-layer keys and values and the head train, the encoder does not. */
+    @Test
+    void bertPrefixTuningTrains() throws IOException {
+        Engine.getInstance().setRandomSeed(12);
+        try (NDManager manager = NDManager.newBaseManager();
+                TextTokenizer tokenizer = TinyTokenizer.build(8, true)) {
+            BertForSequenceClassification bert = TinyClassifier.create(manager);
+            Map<String, float[]> encoder = snapshot(bert.namedParameters());
+            PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(bert, PrefixTuningConfig.builder()
+                    .setNumVirtualTokens(4).optTaskType("SEQ_CLS").build(), manager, 3);
+            PrefixTuningConfig resolved = (PrefixTuningConfig) peft.config("default");
+            assertEquals(8, resolved.tokenDim(), "head_dim 4 x 2 heads");
+            assertEquals(1, resolved.numLayers());
+            FineTuner tuner = FineTuner.builder().setModel(peft).setTrainData(TinyClassifier.TRAIN)
+                    .optTokenizer(tokenizer)
+                    .optArguments(TrainingArguments.builder().optBatchSize(4).optMaxSteps(12).optLearningRate(5e-2)
+                            .optSeed(1).build())
+                    .build();
+            EvaluationResult first = tuner.evaluate(TinyClassifier.TRAIN);
+            tuner.fit();
+            EvaluationResult last = tuner.evaluate(TinyClassifier.TRAIN);
+            System.out.printf("BERT prefix tuning: train loss %.4f -> %.4f%n", first.loss(), last.loss());
+            assertTrue(last.loss() < first.loss(), first.loss() + " -> " + last.loss());
+            encoder.forEach((k, v) -> {
+                if (!k.startsWith("classifier.")) {
+                    assertArrayEquals(v, bert.namedParameters().get(k).getArray().toFloatArray(), k);
+                }
+            });
+            peft.save(dir.resolve("bert-prefix"));
+            try (TensorSource src = TensorSources.open(dir.resolve("bert-prefix").resolve(PeftModel.WEIGHTS_FILE))) {
+                assertEquals(new Shape(4, 1 * 2 * 8), new Shape(src.info("prompt_embeddings").shape()));
             }
         }
     }
