@@ -228,4 +228,28 @@ class PromptFixturesTest {
         assertEquals(new Shape(128, 32), lm.model().child("embed_tokens").parameter("weight").getArray().getShape());
         assertTrue(lm.hooks().isEmpty());
     }
+
+    /** Two adapters: switching runs the other prompt, deleting the active one gives its place back. */
+    @Test
+    void adaptersSwitchAndDeleteCleanly() throws IOException {
+        JsonNode exp = expected("prompt-llama");
+        long[] ids = ids(exp.get("ids"));
+        LlamaForCausalLM lm = llama();
+        PeftModel<LlamaForCausalLM> peft = PeftModel.load(lm, Fixtures.fixture("peft-methods", "prompt-llama"));
+        float[] fixture = lastLogits(lm, ids);
+        peft.addAdapter("other", PromptTuningConfig.builder().setNumVirtualTokens(3).build());
+        peft.setAdapter("other");
+        assertEquals(3, lm.hooks().inputPrefix().numVirtualTokens());
+        assertTrue(maxDiff(lastLogits(lm, ids), exp.get("last_logits")) > 0.01, "the other prompt runs");
+        assertEquals(3 * 32, peft.trainableParameters().trainable(), "only the new adapter trains (3 x 32)");
+        peft.setAdapter("default");
+        assertArrayEquals(fixture, lastLogits(lm, ids), 0f);
+        peft.deleteAdapter("default");
+        assertEquals("other", peft.activeAdapter());
+        assertEquals(Set.of("other"), lm.child("prompt_encoder").children().keySet());
+        peft.deleteAdapter("other");
+        assertFalse(lm.children().containsKey("prompt_encoder"));
+        assertTrue(lm.hooks().isEmpty());
+        assertTrue(maxDiff(lastLogits(lm, ids), exp.get("base_last_logits")) <= 1e-3, "the base again");
+    }
 }
