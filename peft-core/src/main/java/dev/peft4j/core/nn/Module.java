@@ -173,6 +173,34 @@ public abstract class Module extends AbstractBlock {
     }
 
     /**
+     * Adds a child after the existing ones, from outside the module: for a PEFT method's own
+     * modules (say, prompt tuning's {@code prompt_encoder}) that must sit in the base model's tree
+     * so that they train and save with it, while the model's own code never calls them.
+     *
+     * @param name the child's name, letters, digits and underscores only
+     * @param child the child
+     * @param <T> the child's type
+     * @return the child
+     * @throws IllegalArgumentException when the name is invalid or taken
+     */
+    public final <T extends Module> T addChild(String name, T child) {
+        return registerModule(name, child);
+    }
+
+    /**
+     * Removes a child added with {@link #addChild}.
+     *
+     * @param name the child's name
+     * @return the removed child
+     * @throws IllegalArgumentException when there is no such child
+     */
+    public final Module removeChild(String name) {
+        Module current = child(name);
+        modules.remove(name);
+        return current;
+    }
+
+    /**
      * Replaces a direct child in place, keeping its position.
      *
      * @param name the existing child's name

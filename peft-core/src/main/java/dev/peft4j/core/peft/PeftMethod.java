@@ -1,5 +1,6 @@
 package dev.peft4j.core.peft;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.nn.Module;
@@ -155,6 +156,22 @@ public interface PeftMethod<C extends PeftConfig> {
      * @return key → live parameter
      */
     Map<String, Parameter> savedParameters(Module base, String adapter, C config);
+
+    /**
+     * Saved tensors that are computed rather than held (PEFT's P-tuning, and prefix tuning with its
+     * projection, save the prompt encoder's output as {@code prompt_embeddings}); on save they take
+     * the place of the {@link #savedParameters} array under the same key. None by default.
+     *
+     * @param base the base model
+     * @param adapter an adapter
+     * @param config its configuration
+     * @param scratch owner of the computed arrays (closed after the save)
+     * @return key → computed array
+     */
+    default Map<String, NDArray> computedTensors(Module base, String adapter, C config,
+                                                NDManager scratch) {
+        return Map.of();
+    }
 
     /** @return whether adapters of this method can be merged into the base weights */
     default boolean supportsMerge() {

@@ -603,8 +603,12 @@ public class PeftModel<M extends Module> extends Module {
             Files.createDirectories(dir);
             for (String adapter : configs.keySet()) {
                 Path target = adapter.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(adapter);
-                AdapterDirectory.write(method, config(adapter).withInferenceMode(true), adapterStateDict(adapter),
-                        AdapterFiles.baseQuantization(base), target);
+                try (NDManager scratch = manager.newSubManager()) {
+                    Map<String, NDArray> arrays = adapterStateDict(adapter);
+                    arrays.putAll(method.computedTensors(base, adapter, config(adapter), scratch));
+                    AdapterDirectory.write(method, config(adapter).withInferenceMode(true), arrays,
+                            AdapterFiles.baseQuantization(base), target);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save adapters to " + dir, e);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.data.CausalLmBatch;
 import dev.peft4j.core.data.CausalLmDataset;
+import dev.peft4j.core.model.hooks.VirtualTokens;
 import dev.peft4j.core.train.Evaluator;
 import dev.peft4j.core.train.StepOutput;
 import dev.peft4j.core.train.TrainStep;
@@ -33,8 +34,23 @@ public final class CausalLmTask {
         Objects.requireNonNull(model, "model");
         return (ps, manager, ids, training) -> {
             CausalLmBatch b = data.batch(ids, manager);
-            return new StepOutput(Losses.causalLm(model.logits(ps, b, training), b.labels()), b.tokens());
+            NDArray logits = model.logits(ps, b, training);
+            return new StepOutput(Losses.causalLm(logits, labelsFor(logits, b.labels())), b.tokens());
         };
+    }
+
+    /**
+     * The labels for logits that cover {@code n} virtual tokens in front of the real ones (prompt
+     * tuning, P-tuning): PEFT's {@code cat([full((B, n), -100), labels], dim=1)}; otherwise the
+     * labels as they are.
+     *
+     * @param logits {@code [B, n + T, V]}
+     * @param labels {@code [B, T]}
+     * @return {@code [B, n + T]}
+     */
+    static NDArray labelsFor(NDArray logits, NDArray labels) {
+        long extra = logits.getShape().get(1) - labels.getShape().get(1);
+        return extra > 0 && logits.getShape().dimension() == 3 ? VirtualTokens.padLabels(labels, extra) : labels;
     }
 
     /**
@@ -65,7 +81,8 @@ public final class CausalLmTask {
         for (List<Integer> batch : EvalBatches.byLength(data.lengths(), batchSize)) {
             try (NDManager sub = manager.newSubManager()) {
                 CausalLmBatch b = data.batch(batch, sub);
-                NDArray loss = Losses.causalLm(model.logits(ps, b, false), b.labels());
+                NDArray logits = model.logits(ps, b, false);
+                NDArray loss = Losses.causalLm(logits, labelsFor(logits, b.labels()));
                 sum += loss.getFloat() * (double) b.targets();
                 targets += b.targets();
             }

@@ -257,4 +257,21 @@ class ModuleTreeTest {
             }
         }
     }
+
+    @Test
+    void addChildAndRemoveChildFromOutside() {
+        Layer layer = new Layer();
+        int params = layer.namedParameters().size();
+        Linear extra = layer.addChild("prompt_encoder", new Linear(2, 2, false));
+        assertSame(extra, layer.getModule("prompt_encoder"));
+        assertEquals(List.of("self", "norm", "prompt_encoder"), List.copyOf(layer.children().keySet()));
+        assertEquals(params + 1, layer.namedParameters().size());
+        assertTrue(layer.namedParameters().containsKey("prompt_encoder.weight"));
+        assertEquals("'norm' is already registered in Layer",
+                assertThrows(IllegalArgumentException.class, () -> layer.addChild("norm", new Linear(1, 1, false)))
+                        .getMessage());
+        assertSame(extra, layer.removeChild("prompt_encoder"));
+        assertEquals(params, layer.namedParameters().size());
+        assertThrows(IllegalArgumentException.class, () -> layer.removeChild("prompt_encoder"));
+    }
 }

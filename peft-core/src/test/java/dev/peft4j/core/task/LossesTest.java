@@ -1,6 +1,8 @@
 package dev.peft4j.core.task;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.engine.Engine;
@@ -73,6 +75,22 @@ class LossesTest {
             assertEquals("causalLm needs at least 2 positions, got (2, 1, 2)", assertThrows(
                     IllegalArgumentException.class,
                     () -> Losses.causalLm(m.zeros(new Shape(2, 1, 2)), m.zeros(new Shape(2, 1)))).getMessage());
+        }
+    }
+
+    /** Logits over n virtual tokens + T real ones: PEFT pads the labels with n ignored positions in front. */
+    @Test
+    void causalLmLabelsArePaddedForVirtualTokens() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray logits = m.create(new float[] {9, 9, 9, 5, 0, 0, 0, 0, 0, 0, 0, 5, 9, 9, 9}, new Shape(1, 5, 3));
+            NDArray labels = m.create(new long[] {0, 1, 2}).reshape(1, 3);
+            NDArray padded = CausalLmTask.labelsFor(logits, labels);
+            assertArrayEquals(new long[] {-100, -100, 0, 1, 2}, padded.toLongArray());
+            // position 1 (the last virtual token) predicts label 0, positions 2 and 3 predict 1 and 2
+            double want = (2 * Math.log(1 + 2 * Math.exp(-5)) + Math.log(3)) / 3;
+            assertEquals(want, Losses.causalLm(logits, padded).getFloat(), 1e-6);
+            NDArray same = m.create(new long[] {0, 1, 2, 0, 1}).reshape(1, 5);
+            assertSame(same, CausalLmTask.labelsFor(logits, same), "no virtual tokens: the labels as they are");
         }
     }
 }
