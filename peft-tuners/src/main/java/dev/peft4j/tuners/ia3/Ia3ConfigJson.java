@@ -156,9 +156,9 @@ public final class Ia3ConfigJson {
         }
         if (obj.hasNonNull("feedforward_modules")) {
             JsonNode n = obj.get("feedforward_modules");
+            List<String> names = n.isTextual() ? null : strings("feedforward_modules", n);
             try {
-                b.setFeedforwardModules(n.isTextual() ? FeedforwardModules.regex(n.asText())
-                        : FeedforwardModules.of(strings("feedforward_modules", n)));
+                b.setFeedforwardModules(names == null ? FeedforwardModules.regex(n.asText()) : FeedforwardModules.of(names));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("feedforward_modules: " + e.getMessage(), e);
             }

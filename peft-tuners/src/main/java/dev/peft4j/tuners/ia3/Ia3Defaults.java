@@ -80,7 +80,7 @@ public final class Ia3Defaults {
         String type = modelType(base);
         Ia3Config.Builder b = config.toBuilder();
         if (config.targetModules() == null) {
-            List<String> t = TARGET_MODULES.get(type);
+            List<String> t = type == null ? null : TARGET_MODULES.get(type);
             if (t == null) {
                 throw new IllegalArgumentException("target_modules is required: " + base.getClass().getSimpleName()
                         + " (model_type " + type + ") has no IA3 default; defaults exist for " + TARGET_MODULES.keySet());
@@ -88,7 +88,7 @@ public final class Ia3Defaults {
             b.setTargetModules(TargetModules.of(t));
         }
         if (config.feedforwardModules() == null) {
-            List<String> f = FEEDFORWARD_MODULES.get(type);
+            List<String> f = type == null ? null : FEEDFORWARD_MODULES.get(type);
             if (f == null) {
                 throw new IllegalArgumentException("feedforward_modules is required: " + base.getClass().getSimpleName()
                         + " (model_type " + type + ") has no IA3 default; give an empty list for none");
