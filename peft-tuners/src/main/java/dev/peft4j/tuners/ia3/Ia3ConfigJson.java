@@ -192,8 +192,9 @@ public final class Ia3ConfigJson {
     }
 
     private static TargetModules targets(String field, JsonNode n) {
+        List<String> names = n.isTextual() ? null : strings(field, n);
         try {
-            return n.isTextual() ? TargetModules.parse(n.asText()) : TargetModules.of(strings(field, n));
+            return names == null ? TargetModules.parse(n.asText()) : TargetModules.of(names);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(field + ": " + e.getMessage(), e);
         }

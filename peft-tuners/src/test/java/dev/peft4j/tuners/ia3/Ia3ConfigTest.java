@@ -76,6 +76,9 @@ class Ia3ConfigTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> Ia3ConfigJson.parse("{\"peft_type\": \"IA3\", \"target_modules\": \"(\"}")).getMessage()
                 .startsWith("target_modules: invalid regular expression '('"));
+        assertEquals("target_modules must be a string or a list of strings, got 5", assertThrows(
+                IllegalArgumentException.class, () -> Ia3ConfigJson.parse("{\"peft_type\": \"IA3\", \"target_modules\": 5}"))
+                .getMessage());
         // unknown keys are warned about, not fatal
         assertEquals(Ia3Config.builder().build(), Ia3ConfigJson.parse("{\"peft_type\": \"IA3\", \"new_field\": 1}"));
     }
