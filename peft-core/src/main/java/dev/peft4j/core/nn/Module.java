@@ -188,6 +188,33 @@ public abstract class Module extends AbstractBlock {
     }
 
     /**
+     * Adds a child to this module from outside, for a PEFT method that hangs its own modules in the
+     * tree (AdapterHub's {@code <site>.adapters.<name>}); the module's forward never calls it.
+     *
+     * @param name the child's name, letters, digits and underscores only
+     * @param child the child
+     * @param <T> the child's type
+     * @return the child
+     * @throws IllegalArgumentException when the name is invalid or taken
+     */
+    public final <T extends Module> T addChild(String name, T child) {
+        return registerModule(name, child);
+    }
+
+    /**
+     * Removes a child added with {@link #addChild}.
+     *
+     * @param name the child's name
+     * @return the removed child
+     * @throws IllegalArgumentException when there is no such child
+     */
+    public final Module removeChild(String name) {
+        Module current = child(name);
+        modules.remove(name);
+        return current;
+    }
+
+    /**
      * Lets a module refuse a replacement child it could not work with (a module that needs its
      * child to be of some kind); the default accepts any.
      *
