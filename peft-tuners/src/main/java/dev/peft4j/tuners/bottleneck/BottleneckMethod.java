@@ -31,7 +31,8 @@ import java.util.Random;
  * (where an {@code AdapterSite} module is added); the active adapter is installed as the site's
  * {@link dev.peft4j.core.model.hooks.ResidualHook}. Saved keys are AdapterHub's: the model's own
  * path with the AdapterHub {@code name} ({@link BottleneckConfig#name()}), e.g. {@code
- * encoder.layer.0.output.adapters.reviews.adapter_down.0.weight}; {@code modules_to_save} keys are
+ * encoder.layer.0.output.adapters.reviews.adapter_down.0.weight}, with the base-model prefix
+ * ({@code bert.}, {@code model.}) as the config's {@code model_class} has it; {@code modules_to_save} keys are
  * the model's own paths ({@code classifier.weight}). Not mergeable.
  */
 public final class BottleneckMethod implements PeftMethod<BottleneckConfig> {
@@ -306,7 +307,7 @@ public final class BottleneckMethod implements PeftMethod<BottleneckConfig> {
             if (a == null) {
                 continue;
             }
-            String prefix = s.path() + "." + ADAPTERS + "." + name + ".";
+            String prefix = filePath(s.path(), config) + "." + ADAPTERS + "." + name + ".";
             a.namedParameters().forEach((k, p) -> out.put(prefix + k, p));
             if (a.config().lnBefore()) {
                 a.child("adapter_down").child("0").namedParameters()
@@ -314,6 +315,32 @@ public final class BottleneckMethod implements PeftMethod<BottleneckConfig> {
             }
         }
         return out;
+    }
+
+    /**
+     * A site's path as AdapterHub writes it for the config's {@code model_class}: AdapterHub keys
+     * carry the base-model prefix ({@code bert.}, {@code model.}) except for the bare base classes
+     * ({@code BertModel}, {@code LlamaModel}, …), whatever class peft4j loads the adapter into; so
+     * an adapter saved from {@code BertAdapterModel} loads onto a {@code BertModel} and is saved
+     * back with its own keys.
+     */
+    static String filePath(String path, BottleneckConfig config) {
+        String type = config.modelType();
+        String cls = config.modelClass();
+        String prefix = type == null || cls == null ? null : switch (type) {
+            case "bert" -> "bert";
+            case "llama", "qwen2", "mistral" -> "model";
+            default -> null;
+        };
+        if (prefix == null) {
+            return path;
+        }
+        boolean bare = cls.endsWith("Model") && !cls.endsWith("AdapterModel");
+        boolean has = path.startsWith(prefix + ".");
+        if (bare && has) {
+            return path.substring(prefix.length() + 1);
+        }
+        return !bare && !has ? prefix + "." + path : path;
     }
 
     @Override

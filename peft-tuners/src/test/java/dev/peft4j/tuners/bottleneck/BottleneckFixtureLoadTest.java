@@ -131,6 +131,41 @@ class BottleneckFixtureLoadTest {
         }
     }
 
+    /**
+     * AdapterHub keys carry the base-model prefix unless saved from the bare base class: the
+     * fixture as {@code BertAdapterModel} would save it ({@code bert.encoder…}) loads onto a
+     * {@code BertModel} with the same embeddings, and saves back with its own keys.
+     */
+    @Test
+    void keysSavedFromAnAdapterModelClassLoadOntoTheBareModel(@TempDir Path tmp) throws IOException {
+        Path dir = Fixtures.fixture("peft-methods", "seqbn-minilm");
+        Path in = Files.createDirectories(tmp.resolve("adapter-model"));
+        Files.writeString(in.resolve("adapter_config.json"), Files.readString(dir.resolve("adapter_config.json"))
+                .replace("\"model_class\": \"BertModel\"", "\"model_class\": \"BertAdapterModel\""));
+        try (TensorSource src = TensorSources.open(dir.resolve("adapter.safetensors"));
+                NDManager m = NDManager.newBaseManager()) {
+            dev.peft4j.core.io.SafetensorsWriter w = dev.peft4j.core.io.SafetensorsWriter.create();
+            for (String k : src.names()) {
+                w.add("bert." + k, src.load(k, m));
+            }
+            w.write(in.resolve("adapter.safetensors"));
+        }
+        try (BertModel bert = BertModel.fromPretrained(Builtins.ALL_MINILM_L6_V2)) {
+            PeftModel<BertModel> peft = PeftModel.load(bert, in);
+            Errors e = embed(bert, peft, "seqbn-minilm");
+            assertTrue(e.adapted() <= 2e-4, "differs by " + e.adapted());
+            peft.save(tmp.resolve("out"));
+            try (TensorSource got = TensorSources.open(tmp.resolve("out").resolve("adapter.safetensors"));
+                    TensorSource want = TensorSources.open(in.resolve("adapter.safetensors"))) {
+                assertEquals(new TreeSet<>(want.names()), new TreeSet<>(got.names()));
+            }
+        }
+        BottleneckConfig llama = BottleneckConfig.seqBn().optModelType("llama").optModelClass("LlamaModel").build();
+        assertEquals("layers.0.output_adapters", BottleneckMethod.filePath("model.layers.0.output_adapters", llama));
+        BottleneckConfig lm = llama.toBuilder().optModelClass("LlamaForCausalLM").build();
+        assertEquals("model.layers.0.output_adapters", BottleneckMethod.filePath("model.layers.0.output_adapters", lm));
+    }
+
     @Test
     void anAdapterForAnotherHiddenSizeFailsBeforeAnythingChanges(@TempDir Path tmp) throws IOException {
         Path dir = Fixtures.fixture("peft-methods", "seqbn-minilm");
