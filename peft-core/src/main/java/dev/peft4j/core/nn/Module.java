@@ -174,8 +174,9 @@ public abstract class Module extends AbstractBlock {
 
     /**
      * Adds a child after the existing ones, from outside the module: for a PEFT method's own
-     * modules (say, prompt tuning's {@code prompt_encoder}) that must sit in the base model's tree
-     * so that they train and save with it, while the model's own code never calls them.
+     * modules (prompt tuning's {@code prompt_encoder}, AdapterHub's {@code <site>.adapters.<name>})
+     * that must sit in the base model's tree so that they train and save with it, while the
+     * model's own code never calls them.
      *
      * @param name the child's name, letters, digits and underscores only
      * @param child the child

@@ -35,7 +35,9 @@ final class AdapterDirectory {
     private AdapterDirectory() {}
 
     /**
-     * Reads {@code dir/adapter_config.json} through the method its {@code peft_type} names.
+     * Reads {@code dir/adapter_config.json} through the method its {@code peft_type} names, or,
+     * without {@code peft_type}, the method that {@linkplain PeftMethod#recognizes recognizes} the
+     * directory.
      *
      * @throws IllegalArgumentException for an unknown type (naming it, the file and the known ones)
      *     or an invalid config
@@ -45,17 +47,34 @@ final class AdapterDirectory {
     static Read read(Path dir) {
         Path file = dir.resolve(AdapterFiles.CONFIG_FILE);
         try {
-            String type = AdapterFiles.peftType(file);
-            PeftMethod<PeftConfig> method;
-            try {
-                method = (PeftMethod<PeftConfig>) PeftMethods.forType(type);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            PeftMethod<PeftConfig> method = hasPeftType(file) ? null
+                    : (PeftMethod<PeftConfig>) PeftMethods.recognizing(dir);
+            if (method == null) {
+                String type = AdapterFiles.peftType(file);
+                try {
+                    method = (PeftMethod<PeftConfig>) PeftMethods.forType(type);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+                }
             }
             Path own = dir.resolve(method.configFileName());
             return new Read(method, method.readConfig(own), own);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /**
+     * Whether {@code file} names a {@code peft_type}; true also when it cannot be read as a JSON
+     * object, so that {@link AdapterFiles#peftType} reports the problem.
+     */
+    private static boolean hasPeftType(Path file) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(file.toFile());
+            return root == null || !root.isObject() || root.hasNonNull("peft_type");
+        } catch (IOException e) {
+            return true;
         }
     }
 

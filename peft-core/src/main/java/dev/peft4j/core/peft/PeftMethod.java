@@ -44,6 +44,19 @@ public interface PeftMethod<C extends PeftConfig> {
     /** @return PEFT's {@code peft_type}, e.g. {@code LORA} */
     String peftType();
 
+    /**
+     * Whether {@code dir} holds an adapter of this method in a format without PEFT's {@code
+     * peft_type} (another library's, such as AdapterHub's); consulted by {@link PeftModel#load}
+     * only when the directory's {@code adapter_config.json} has no {@code peft_type}. The default
+     * recognizes nothing.
+     *
+     * @param dir an adapter directory
+     * @return whether this method reads it
+     */
+    default boolean recognizes(Path dir) {
+        return false;
+    }
+
     /** @return the configuration class */
     Class<C> configType();
 

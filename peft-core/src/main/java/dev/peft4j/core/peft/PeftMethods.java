@@ -53,6 +53,23 @@ public final class PeftMethods {
     }
 
     /**
+     * The method that {@linkplain PeftMethod#recognizes recognizes} a directory without {@code
+     * peft_type}, the first in {@code peft_type} order.
+     *
+     * @param dir an adapter directory
+     * @return the method, or null when none recognizes it
+     */
+    static synchronized PeftMethod<?> recognizing(java.nio.file.Path dir) {
+        discover();
+        for (PeftMethod<?> m : METHODS.values()) {
+            if (m.recognizes(dir)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The method of a configuration, checked to accept its class.
      *
      * @param config a configuration

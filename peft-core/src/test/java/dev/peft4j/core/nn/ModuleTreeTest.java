@@ -112,6 +112,20 @@ class ModuleTreeTest {
         assertTrue(e.getMessage().contains("'layer' has no child '7' (children: [0, 1])"), e.getMessage());
     }
 
+    /** A child added from outside (a PEFT method's modules) joins the paths; removing it restores them. */
+    @Test
+    void addsAndRemovesChildrenFromOutside() {
+        Net net = new Net();
+        Module layer = net.getModule("layer.1");
+        Linear extra = layer.addChild("extra", new Linear(2, 3, true));
+        assertTrue(net.getModule("layer.1.extra") == extra);
+        assertTrue(net.namedParameters().containsKey("layer.1.extra.weight"));
+        assertThrows(IllegalArgumentException.class, () -> layer.addChild("extra", new Linear(2, 3, true)));
+        assertTrue(layer.removeChild("extra") == extra);
+        assertEquals(NAMES, new ArrayList<>(net.namedParameters().keySet()));
+        assertThrows(IllegalArgumentException.class, () -> layer.removeChild("extra"));
+    }
+
     @Test
     void replacesChildInPlaceAndForwardUsesIt() {
         Net net = new Net();

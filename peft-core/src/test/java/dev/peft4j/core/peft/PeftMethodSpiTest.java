@@ -156,4 +156,27 @@ class PeftMethodSpiTest {
                             () -> PeftModel.load(ToyNet.create(D, m, 1), dir, m)).getMessage());
         }
     }
+
+    /**
+     * A directory without {@code peft_type} loads through the method that recognizes it (another
+     * library's format); one that no method recognizes still fails on the missing key.
+     */
+    @Test
+    void aConfigWithoutPeftTypeLoadsThroughTheMethodThatRecognizesIt(@TempDir Path dir) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            PeftModel<ToyNet> p = PeftModel.wrap(ToyNet.create(D, m, 1), query(null), m);
+            setScale(p, "default", 3f, m);
+            float[] trained = run(p, m);
+            p.save(dir);
+            Path config = dir.resolve(AdapterFiles.CONFIG_FILE);
+            Files.writeString(config, "{\"format\": \"toy-foreign\", \"target_modules\": [\"query\"], \"inference_mode\": true}");
+            PeftModel<ToyNet> q = PeftModel.load(ToyNet.create(D, m, 1), dir, m);
+            assertEquals("SCALE", q.method().peftType());
+            assertArrayEquals(trained, run(q, m), 0f);
+
+            Files.writeString(config, "{\"format\": \"other\", \"target_modules\": [\"query\"]}");
+            assertEquals(config + ": missing required key 'peft_type'", assertThrows(IllegalArgumentException.class,
+                    () -> PeftModel.load(ToyNet.create(D, m, 1), dir, m)).getMessage());
+        }
+    }
 }

@@ -35,6 +35,17 @@ final class ScaleMethod implements PeftMethod<ScaleConfig> {
         return TYPE;
     }
 
+    /** Recognizes a "foreign" file: no {@code peft_type}, {@code "format": "toy-foreign"}. */
+    @Override
+    public boolean recognizes(Path dir) {
+        try {
+            JsonNode n = JSON.readTree(dir.resolve(configFileName()).toFile());
+            return "toy-foreign".equals(n.path("format").asText());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @Override
     public Class<ScaleConfig> configType() {
         return ScaleConfig.class;
