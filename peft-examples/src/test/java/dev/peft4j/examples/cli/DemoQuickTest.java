@@ -38,29 +38,30 @@ class DemoQuickTest {
         System.out.println(r.out());
         List<String> lines = r.out().lines().toList();
         assertEquals("peft4j demo: all-MiniLM-L6-v2 + LoRA on Amazon Fine Food reviews (great / other)", lines.get(0));
-        assertEquals("data: 200 training and 100 test reviews, up to 128 tokens (74 truncated)", lines.get(1));
+        assertTrue(lines.get(1).startsWith("data: 1000 training and 200 test reviews, up to 128 tokens ("),
+                lines.get(1));
         assertTrue(lines.get(2).startsWith("baseline (frozen mean-pooled embeddings + logistic regression): test"
                 + " accuracy 0."), lines.get(2));
         assertEquals("trainable params: 74,498 || all params: 22,639,874 || trainable%: 0.3291", lines.get(3));
-        assertEquals("training: LoRA r=8 alpha=16 dropout=0.1 on query,value + classifier head; 1 epoch(s), batch 16,"
+        assertEquals("training: LoRA r=8 alpha=16 dropout=0.1 on query,value + classifier head; 2 epoch(s), batch 16,"
                 + " lr 0.001 (warmup 6%, linear decay), mean pooling", lines.get(4));
         assertTrue(lines.get(5).startsWith("fine-tuned: test accuracy 0."), lines.get(5));
-        assertTrue(lines.get(6).startsWith("training: 13 steps in "), lines.get(6));
+        assertTrue(lines.get(6).startsWith("training: 126 steps in "), lines.get(6));
         assertTrue(lines.get(7).endsWith("merged: same prediction as the adapted model on 100 of the first 100 test"
                 + " reviews"), lines.get(7));
 
         JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.SUMMARY).toFile());
-        assertEquals(200, s.get("train_examples").asInt());
-        assertEquals(100, s.get("test_examples").asInt());
-        assertEquals(13, s.get("steps").asInt());
+        assertEquals(1000, s.get("train_examples").asInt());
+        assertEquals(200, s.get("test_examples").asInt());
+        assertEquals(2 * 63, s.get("steps").asInt());
         assertEquals(74_498, s.get("trainable_parameters").asInt());
         double accuracy = s.get("accuracy").asDouble();
-        // 13 steps over 200 reviews reach the majority class's share (0.62 of these 100 test reviews,
-        // computed from the data) but do not beat it: the quick run is a smoke test, so it must not do
-        // worse than always answering the majority label; DemoLongTest (-Plong) asserts that the full
-        // demo beats the majority class and the frozen baseline.
+        // the quick run must learn something: beat always answering the majority label (0.615 of these
+        // 200 test reviews, computed from the data; 2 epochs of 1,000 reviews reached 0.80 when measured,
+        // 1 epoch still answered the majority label everywhere). DemoLongTest (-Plong) asserts that the
+        // full demo beats the majority class and the frozen baseline.
         double majority = majorityShare(out.resolve("data/test.jsonl"), DemoCommand.QUICK_TEST);
-        assertTrue(accuracy >= majority, "fine-tuned accuracy " + accuracy + " is below the majority class ("
+        assertTrue(accuracy > majority, "fine-tuned accuracy " + accuracy + " is below the majority class ("
                 + majority + ") of the quick run's test reviews");
         assertEquals(String.format(java.util.Locale.ROOT, "fine-tuned: test accuracy %.4f", accuracy),
                 lines.get(5).substring(0, "fine-tuned: test accuracy 0.0000".length()));
@@ -102,7 +103,7 @@ class DemoQuickTest {
         JsonNode s = MAPPER.readTree(out.resolve(DemoCommand.SUMMARY).toFile());
         assertEquals("nf4", s.get("quantize").asText());
         double majority = majorityShare(out.resolve("data/test.jsonl"), DemoCommand.QUICK_TEST);
-        assertTrue(s.get("accuracy").asDouble() >= majority, "QLoRA accuracy " + s.get("accuracy") + " is below"
+        assertTrue(s.get("accuracy").asDouble() > majority, "QLoRA accuracy " + s.get("accuracy") + " is below"
                 + " the majority class (" + majority + ") of the quick run's test reviews");
         assertEquals(100, s.get("merged_agreement").asInt());
         // the export is dense float32: no 4-bit tensors, no quantization_config
