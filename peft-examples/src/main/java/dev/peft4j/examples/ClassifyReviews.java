@@ -50,7 +50,7 @@ public final class ClassifyReviews {
         threads(args);
         List<LabeledText> train = reviews("train.jsonl", Integer.parseInt(option(args, "--train", "4000")));
         List<LabeledText> test = reviews("test.jsonl", Integer.parseInt(option(args, "--test", "1000")));
-        Path out = Path.of(option(args, "--out", Files.createTempDirectory("classify-reviews").toString()));
+        Path out = outDir(args, "classify-reviews");
         Path adapterDir = out.resolve("adapter");
         Path mergedDir = out.resolve("merged");
         int maxLength = Integer.parseInt(option(args, "--max-length", "128"));   // tokens per review
@@ -121,6 +121,12 @@ public final class ClassifyReviews {
         if (threads != null) {
             System.setProperty("ai.djl.pytorch.num_threads", threads);
         }
+    }
+
+    /** {@code --out DIR}, else a new temporary directory named after the example. */
+    static Path outDir(String[] args, String example) throws IOException {
+        String out = option(args, "--out", null);
+        return out != null ? Path.of(out) : Files.createTempDirectory(example);
     }
 
     /** The value after {@code name} in {@code args}, else {@code fallback}. */

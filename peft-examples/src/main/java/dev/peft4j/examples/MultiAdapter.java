@@ -33,8 +33,8 @@ public final class MultiAdapter {
      * @throws Exception when loading or saving fails, or an adapter computes what it should not
      */
     public static void main(String[] args) throws Exception {
-        Path out = Path.of(ClassifyReviews.option(args, "--out",
-                Files.createTempDirectory("multi-adapter").resolve("adapters").toString()));
+        String given = ClassifyReviews.option(args, "--out", null);
+        Path out = given != null ? Path.of(given) : Files.createTempDirectory("multi-adapter").resolve("adapters");
         float[] attention;
         try (BertModel bert = BertModel.fromPretrained(MODEL)) {
             float[] base = bert.embed(TEXT)[0];

@@ -33,8 +33,8 @@ public final class PythonAdapter {
         if (args.length < 2) {
             throw new IllegalArgumentException("usage: PythonAdapter BASE ADAPTER [--out OUT]");
         }
-        Path out = Path.of(ClassifyReviews.option(args, "--out",
-                Files.createTempDirectory("python-adapter").resolve("merged").toString()));
+        String given = ClassifyReviews.option(args, "--out", null);
+        Path out = given != null ? Path.of(given) : Files.createTempDirectory("python-adapter").resolve("merged");
         float[][] adapted;
         try (BertModel bert = BertModel.fromPretrained(args[0])) {
             print("base   ", bert.embed(TEXTS));

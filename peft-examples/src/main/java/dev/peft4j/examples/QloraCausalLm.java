@@ -47,8 +47,8 @@ public final class QloraCausalLm {
             throw new IllegalArgumentException("usage: QloraCausalLm DIR [--steps N] [--out OUT]");
         }
         int steps = Integer.parseInt(ClassifyReviews.option(args, "--steps", "40"));
-        Path out = Path.of(ClassifyReviews.option(args, "--out",
-                Files.createTempDirectory("qlora-causal-lm").resolve("merged").toString()));
+        String given = ClassifyReviews.option(args, "--out", null);
+        Path out = given != null ? Path.of(given) : Files.createTempDirectory("qlora-causal-lm").resolve("merged");
 
         // 1. NF4 on load: each linear layer (lm_head excepted) is quantized as its weight streams in.
         QuantizationConfig nf4 = QuantizationConfig.builder().setQuantType(QuantType.NF4).build();
