@@ -69,7 +69,8 @@ class FineTunerCausalLmTest {
     /**
      * A zero {@code lm_head} gives uniform next-token distributions over the 128 ids: loss ln 128
      * per trained token, perplexity 128; prompt/completion and plain-text records count their
-     * trained tokens (completion + EOS; every token after the first).
+     * trained tokens (completion + EOS; every token after the first, the config's {@code
+     * bos_token_id} 1 prepended to text rows by default).
      */
     @Test
     void evaluateReturnsTheHandComputedMetrics() throws IOException {
@@ -83,7 +84,7 @@ class FineTunerCausalLmTest {
             assertEquals(TrainingTask.CAUSAL_LM, r.task());
             assertEquals(Math.log(128), r.loss(), 1e-5);
             assertEquals(128, r.perplexity(), 1e-3);
-            assertEquals(3 + 4, r.count(), "good tea </s>: 3 targets; the tea is great </s>: 4 after the first");
+            assertEquals(3 + 5, r.count(), "good tea </s>: 3 targets; <s> the tea is great </s>: 5 after the first");
             assertTrue(Double.isNaN(r.accuracy()));
             assertEquals(List.of("eval_loss", "perplexity"), List.copyOf(r.toMap().keySet()));
         }

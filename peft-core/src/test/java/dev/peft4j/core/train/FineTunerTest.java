@@ -203,7 +203,8 @@ class FineTunerTest {
                     .setTrainData(List.of(new LabeledText("tea", "good"), new LabeledText("tea", "neutral")))
                     .build().fit());
             assertEquals("records line 2: unknown label 'neutral' (labels: [bad, good])", e.getMessage());
-            assertEquals("text data needs a tokenizer (optTokenizer)", assertThrows(IllegalStateException.class,
+            assertEquals("text data needs a tokenizer (optTokenizer): the model was not loaded with fromPretrained"
+                    + " from a directory holding tokenizer.json", assertThrows(IllegalStateException.class,
                     () -> FineTuner.builder().setModel(model).setTrainData(TinyClassifier.TRAIN).build().fit())
                     .getMessage());
             assertEquals("cannot tell the task of a Mlp: neither it nor a module of its tree is a"
