@@ -52,7 +52,8 @@ public final class QloraCausalLm {
 
         // 1. NF4 on load: each linear layer (lm_head excepted) is quantized as its weight streams in.
         QuantizationConfig nf4 = QuantizationConfig.builder().setQuantType(QuantType.NF4).build();
-        PretrainedOptions options = PretrainedOptions.builder().optWeightLoader(QuantizedLoader.quantizing(nf4)).build();
+        PretrainedOptions options = PretrainedOptions.builder()
+                .optWeightLoader(QuantizedLoader.quantizing(nf4)).build();
         try (LlamaForCausalLM lm = LlamaForCausalLM.fromPretrained(args[0], options)) {
             long fourBit = lm.namedModules().values().stream().filter(m -> m instanceof QuantizedLinear).count();
             System.out.println("4-bit linear layers: " + fourBit);
