@@ -47,6 +47,8 @@ class ScalarArithmeticCheckTest {
                     "operates on the attention mask built from input ids: no operand requires a gradient, autograd records nothing"),
             Map.entry("dev.peft4j.core.model.bert.BertModel#additiveMask calls NDArray.sub(Number)",
                     "operates on the attention mask built from input ids: no operand requires a gradient, autograd records nothing"),
+            Map.entry("dev.peft4j.core.model.bert.BertInference#embed calls NDArray.maximum(Number)",
+                    "floors the L2 norm in embed(), inference only (a ParameterStore without gradients): no backward pass"),
             Map.entry("dev.peft4j.core.model.bert.MeanPooling#apply calls NDArray.maximum(Number)",
                     "clamps the token count taken from the attention mask: no gradient flows through it"),
             Map.entry("dev.peft4j.core.model.llama.CausalMask#additive calls NDArray.mul(Number)",
