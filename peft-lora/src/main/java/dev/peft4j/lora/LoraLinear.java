@@ -9,7 +9,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.peft4j.core.adapter.AdapterLayer;
+import dev.peft4j.core.adapter.MergeableLayer;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
@@ -46,7 +46,7 @@ import java.util.Set;
  * effective merged one), and merging writes through {@link ReplaceableWeight}, the single hook a
  * packed base implements (re-quantizing).
  */
-public final class LoraLinear extends Module implements LinearLike, AdapterLayer {
+public final class LoraLinear extends Module implements LinearLike, MergeableLayer {
 
     /**
      * One adapter's numbers.

@@ -1,5 +1,6 @@
 package dev.peft4j.lora;
 
+import dev.peft4j.core.adapter.AdapterLayers;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.adapter.AdapterInjector;
 import dev.peft4j.core.adapter.TargetMatcher;
@@ -12,7 +13,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -175,19 +175,7 @@ public final class LoraMethod implements PeftMethod<LoraConfig> {
     /** Merges each layer's active adapter; with {@code safe}, a failure unmerges this call's layers. */
     @Override
     public void merge(Module base, String adapter, boolean safe) {
-        List<LoraLinear> done = new ArrayList<>();
-        for (LoraLinear l : layers(base).values()) {
-            boolean was = !l.mergedAdapters().isEmpty();
-            try {
-                l.merge(safe);
-            } catch (RuntimeException e) {
-                done.forEach(LoraLinear::unmerge);
-                throw e;
-            }
-            if (!was && !l.mergedAdapters().isEmpty()) {
-                done.add(l);
-            }
-        }
+        AdapterLayers.merge(layers(base).values(), safe);
     }
 
     @Override
@@ -197,14 +185,12 @@ public final class LoraMethod implements PeftMethod<LoraConfig> {
 
     @Override
     public boolean isMerged(Module base) {
-        return layers(base).values().stream().anyMatch(l -> !l.mergedAdapters().isEmpty());
+        return AdapterLayers.anyMerged(layers(base).values());
     }
 
     @Override
     public void unload(Module base) {
-        for (Map.Entry<String, LoraLinear> e : layers(base).entrySet()) {
-            base.setModule(e.getKey(), (Module) e.getValue().baseLayer());
-        }
+        AdapterLayers.unload(base, layers(base));
     }
 
     /**
@@ -212,12 +198,6 @@ public final class LoraMethod implements PeftMethod<LoraConfig> {
      * @return its {@link LoraLinear}s by path, in tree order
      */
     static Map<String, LoraLinear> layers(Module base) {
-        Map<String, LoraLinear> out = new LinkedHashMap<>();
-        base.namedModules().forEach((p, m) -> {
-            if (m instanceof LoraLinear l) {
-                out.put(p, l);
-            }
-        });
-        return out;
+        return AdapterLayers.find(base, LoraLinear.class);
     }
 }

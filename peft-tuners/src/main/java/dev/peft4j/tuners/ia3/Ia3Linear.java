@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.peft4j.core.adapter.AdapterLayer;
+import dev.peft4j.core.adapter.MergeableLayer;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
@@ -41,7 +41,7 @@ import java.util.Set;
  * (PEFT refuses too); {@code PeftModel.mergeAndUnloadDense} dequantizes first. Children have PEFT's
  * names: {@code base_layer} and {@code ia3_l.<adapter>}.
  */
-public final class Ia3Linear extends Module implements LinearLike, AdapterLayer {
+public final class Ia3Linear extends Module implements LinearLike, MergeableLayer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Ia3Linear.class);
 

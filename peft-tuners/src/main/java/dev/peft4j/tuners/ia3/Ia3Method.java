@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.ia3;
 
+import dev.peft4j.core.adapter.AdapterLayers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
@@ -170,19 +171,7 @@ public final class Ia3Method implements PeftMethod<Ia3Config> {
     /** Merges each layer's active adapter; with {@code safe}, a failure unmerges this call's layers. */
     @Override
     public void merge(Module base, String adapter, boolean safe) {
-        List<Ia3Linear> done = new ArrayList<>();
-        for (Ia3Linear l : layers(base).values()) {
-            boolean was = !l.mergedAdapters().isEmpty();
-            try {
-                l.merge(safe);
-            } catch (RuntimeException e) {
-                done.forEach(Ia3Linear::unmerge);
-                throw e;
-            }
-            if (!was && !l.mergedAdapters().isEmpty()) {
-                done.add(l);
-            }
-        }
+        AdapterLayers.merge(layers(base).values(), safe);
     }
 
     @Override
@@ -192,14 +181,12 @@ public final class Ia3Method implements PeftMethod<Ia3Config> {
 
     @Override
     public boolean isMerged(Module base) {
-        return layers(base).values().stream().anyMatch(l -> !l.mergedAdapters().isEmpty());
+        return AdapterLayers.anyMerged(layers(base).values());
     }
 
     @Override
     public void unload(Module base) {
-        for (Map.Entry<String, Ia3Linear> e : layers(base).entrySet()) {
-            base.setModule(e.getKey(), (Module) e.getValue().baseLayer());
-        }
+        AdapterLayers.unload(base, layers(base));
     }
 
     /**
@@ -207,12 +194,6 @@ public final class Ia3Method implements PeftMethod<Ia3Config> {
      * @return its {@link Ia3Linear}s by path, in tree order
      */
     static Map<String, Ia3Linear> layers(Module base) {
-        Map<String, Ia3Linear> out = new LinkedHashMap<>();
-        base.namedModules().forEach((p, m) -> {
-            if (m instanceof Ia3Linear l) {
-                out.put(p, l);
-            }
-        });
-        return out;
+        return AdapterLayers.find(base, Ia3Linear.class);
     }
 }
