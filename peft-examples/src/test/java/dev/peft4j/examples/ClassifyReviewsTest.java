@@ -20,16 +20,17 @@ class ClassifyReviewsTest {
     @Test
     void quickRunTrainsSavesMergesAndExportsConsistently(@TempDir Path dir) throws Exception {
         List<String> lines = MainRun.lines(ClassifyReviews::main,
-                "--train", "200", "--test", "100", "--epochs", "1", "--out", dir.toString());
+                "--train", "1000", "--test", "200", "--epochs", "2", "--out", dir.toString());
         assertEquals("trainable params: 74,498 || all params: 22,639,874 || trainable%: 0.3291", lines.get(0));
         assertTrue(lines.get(1).matches("test accuracy 0\\.\\d{3}"), lines.get(1));
         double accuracy = Double.parseDouble(lines.get(1).substring("test accuracy ".length()));
-        // 13 steps do not beat the majority class (62 of these 100 reviews are "great"), but must reach it
-        List<LabeledText> test = ClassifyReviews.reviews("test.jsonl", 100);
+        // it must learn: beat the majority class (123 of these 200 reviews are "great"); 200 reviews for one
+        // epoch still answer "great" everywhere (0.61-0.63 on the first 100), two epochs of 1,000 reach ~0.8
+        List<LabeledText> test = ClassifyReviews.reviews("test.jsonl", 200);
         long great = test.stream().filter(r -> r.label().equals("great")).count();
-        assertEquals(62, great);
-        assertTrue(accuracy >= great / 100.0, lines.get(1));
-        assertEquals("exported model predicts as the adapted one on all 100 test reviews", lines.get(2));
+        assertEquals(123, great);
+        assertTrue(accuracy > great / 200.0, lines.get(1));
+        assertEquals("exported model predicts as the adapted one on all 200 test reviews", lines.get(2));
         for (String f : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
                 "merged/config.json", "merged/model.safetensors", "merged/tokenizer.json")) {
             assertTrue(Files.isRegularFile(dir.resolve(f)), f);
