@@ -1,9 +1,7 @@
 package dev.peft4j.tuners.bitfit;
 
+import dev.peft4j.core.peft.PeftJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.util.DefaultIndenter;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
-import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -66,17 +64,7 @@ public final class BitFitConfigJson {
      * @return the JSON text
      */
     public static String toJson(BitFitConfig c) {
-        DefaultIndenter indent = new DefaultIndenter("  ", "\n");
-        DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withSeparators(Separators.createDefaultInstance()
-                .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
-                .withObjectEmptySeparator("").withArrayEmptySeparator(""));
-        pp.indentObjectsWith(indent);
-        pp.indentArraysWith(indent);
-        try {
-            return MAPPER.writer(pp).writeValueAsString(toMap(c));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write adapter config", e);
-        }
+        return PeftJson.write(MAPPER, toMap(c));
     }
 
     /**

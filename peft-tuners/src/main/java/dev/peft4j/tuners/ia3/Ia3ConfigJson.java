@@ -1,9 +1,7 @@
 package dev.peft4j.tuners.ia3;
 
+import dev.peft4j.core.peft.PeftJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.util.DefaultIndenter;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
-import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -76,17 +74,7 @@ public final class Ia3ConfigJson {
      * @return PEFT-style JSON: sorted keys, two-space indent, {@code "key": value}, no trailing newline
      */
     public static String toJson(Ia3Config c) {
-        DefaultIndenter indent = new DefaultIndenter("  ", "\n");
-        DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withSeparators(Separators.createDefaultInstance()
-                .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
-                .withObjectEmptySeparator("").withArrayEmptySeparator(""));
-        pp.indentObjectsWith(indent);
-        pp.indentArraysWith(indent);
-        try {
-            return MAPPER.writer(pp).writeValueAsString(toMap(c));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write adapter config", e);
-        }
+        return PeftJson.write(MAPPER, toMap(c));
     }
 
     /**

@@ -1,9 +1,7 @@
 package dev.peft4j.tuners.prompt;
 
+import dev.peft4j.core.peft.PeftJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.util.DefaultIndenter;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
-import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -68,19 +66,7 @@ final class PromptJson {
 
     /** @return sorted keys, two-space indent, {@code "key": value}, no trailing newline */
     static String toJson(Map<String, Object> map) {
-        DefaultIndenter indent = new DefaultIndenter("  ", "\n");
-        DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
-                .withSeparators(Separators.createDefaultInstance()
-                        .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
-                        .withObjectEmptySeparator("")
-                        .withArrayEmptySeparator(""));
-        pp.indentObjectsWith(indent);
-        pp.indentArraysWith(indent);
-        try {
-            return MAPPER.writer(pp).writeValueAsString(new TreeMap<>(map));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write adapter config", e);
-        }
+        return PeftJson.write(MAPPER, new TreeMap<>(map));
     }
 
     /**
