@@ -10,6 +10,8 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.adapter.MergeableLayer;
+import dev.peft4j.core.adapter.RowRoutedLayer;
+import dev.peft4j.core.adapter.RowRouting;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
@@ -46,7 +48,7 @@ import java.util.Set;
  * effective merged one), and merging writes through {@link ReplaceableWeight}, the single hook a
  * packed base implements (re-quantizing).
  */
-public final class LoraLinear extends Module implements LinearLike, MergeableLayer {
+public final class LoraLinear extends Module implements LinearLike, MergeableLayer, RowRoutedLayer {
 
     /**
      * One adapter's numbers.
@@ -65,6 +67,7 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
     private final Map<String, float[]> doraFactors = new HashMap<>();
     private String active;
     private boolean disabled;
+    private RowRouting routing;
 
     /**
      * @param path the layer's module path, for messages
@@ -231,8 +234,51 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
         return baseLayer().biasParameter();
     }
 
+    /** DoRA adapters cannot run in mixed-adapter batches (PEFT refuses them too). */
+    @Override
+    public void checkRoutable(String adapter) {
+        Settings s = settings.get(adapter);
+        if (s != null && s.useDora()) {
+            throw new IllegalArgumentException("adapter '" + adapter + "' of " + path + " is DoRA, which cannot run"
+                    + " in mixed-adapter batches (PEFT refuses it too)");
+        }
+    }
+
+    @Override
+    public void setRowRouting(RowRouting routing) {
+        this.routing = routing;
+    }
+
+    @Override
+    public RowRouting rowRouting() {
+        return routing;
+    }
+
+    /**
+     * A mixed-adapter batch: {@code base(x)} once for every row, plus {@code s·B·A·x} of each
+     * adapter on its own rows; rows of {@link RowRouting#BASE} or of an adapter this layer lacks
+     * get the base alone.
+     */
+    private NDArray routedForward(ParameterStore ps, NDArray x) {
+        routing.check(x, false, path);
+        NDArray result = baseLayer().forward(ps, x, false);
+        NDArray delta = routing.combine(x, (adapter, rows) -> {
+            Settings s = settings.get(adapter);
+            if (s == null) {
+                return null;
+            }
+            NDArray lora = loraB(adapter).forward(ps, loraA(adapter).forward(ps, rows, false), false);
+            return Scalars.mul(lora, s.scaling());
+        }, result.getShape().slice(1));
+        return delta == null ? result : result.add(delta.toType(result.getDataType(), false));
+    }
+
     @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
+        if (routing != null && !disabled) {
+            routing.check(x, training, path);
+            return routedForward(ps, x);
+        }
         NDArray result = baseLayer().forward(ps, x, training);
         if (disabled || active == null || !merged.isEmpty()) {
             return result;

@@ -3,6 +3,8 @@ package dev.peft4j.core.peft;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.adapter.AdapterLayer;
 import dev.peft4j.core.adapter.ModuleCopies;
+import dev.peft4j.core.adapter.RowRouting;
+import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 
 import java.util.ArrayList;
@@ -105,6 +107,28 @@ final class ModulesToSave {
                 root.setModule(p, originals.remove(p));
                 copies.remove(p);
             }
+        }
+    }
+
+    /**
+     * Puts a {@link RoutedHead} at every path with copies, for a mixed-adapter batch; {@link
+     * #activate} puts the active adapter's layers back. Checks every path before changing any.
+     *
+     * @param root the base model
+     * @param routing the rows' adapters
+     * @throws IllegalArgumentException when a saved module is not a linear layer
+     */
+    void route(Module root, RowRouting routing) {
+        for (Map.Entry<String, Module> e : originals.entrySet()) {
+            if (!(e.getValue() instanceof LinearLike)) {
+                throw new IllegalArgumentException("modules_to_save '" + e.getKey() + "' ("
+                        + e.getValue().getClass().getSimpleName() + ") is not a linear layer: mixed-adapter"
+                        + " batches route only linear heads");
+            }
+        }
+        for (Map.Entry<String, Module> e : originals.entrySet()) {
+            root.setModule(e.getKey(), new RoutedHead(e.getKey(), (LinearLike) e.getValue(),
+                    Map.copyOf(copies.get(e.getKey())), routing));
         }
     }
 

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.adapter.RowRouting;
 import dev.peft4j.core.adapter.TrainableParameters;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
@@ -73,6 +74,7 @@ public class PeftModel<M extends Module> extends Module {
     private String active;
     private boolean disabled;
     private boolean unloaded;
+    private AdapterRouting routing;
 
     /**
      * An empty wrapper (no adapter yet): the base is frozen; add adapters with {@link #addAdapter}
@@ -335,6 +337,7 @@ public class PeftModel<M extends Module> extends Module {
      */
     public void setAdapter(String adapter) {
         checkOpen();
+        checkNotRouted("setAdapter");
         config(adapter);
         if (isMerged()) {
             LOG.warn("Adapter cannot be set when the model is merged. Unmerging the model first.");
@@ -351,6 +354,7 @@ public class PeftModel<M extends Module> extends Module {
      */
     public void deleteAdapter(String adapter) {
         checkOpen();
+        checkNotRouted("deleteAdapter");
         config(adapter);
         method.delete(base, adapter);
         modulesToSave.delete(base, adapter);
@@ -393,10 +397,55 @@ public class PeftModel<M extends Module> extends Module {
      */
     public AdaptersDisabled disableAdapters() {
         checkOpen();
+        checkNotRouted("disableAdapters");
         unmerge();
         disabled = true;
         applyState();
         return new AdaptersDisabled();
+    }
+
+    /**
+     * Starts a mixed-adapter batch, as PEFT's {@code adapter_names}: until the returned scope is
+     * closed, row {@code i} of every forward pass runs adapter {@code adapterNames.get(i)}, or the
+     * base model alone for {@link RowRouting#BASE} ({@code "__base__"}). Each routed layer computes
+     * its base output once for the whole batch and each adapter's part on that adapter's rows only,
+     * so a row gets what it would get alone with its adapter active. The typed models' {@code
+     * embed}, {@code predict} and {@code generateIds} take one name per input (split into passes
+     * as usual; generation routes every decoding step through the KV cache); a direct forward needs
+     * exactly {@code adapterNames.size()} rows. {@code modules_to_save} heads (linear) are routed
+     * too. Inference only: a forward with {@code training=true} fails.
+     *
+     * <pre>{@code
+     * try (AdapterRouting r = peft.routeRows(List.of("support", "__base__", "legal"))) {
+     *     List<Prediction> p = classifier.predict(List.of("refund please", "hello", "the contract says"));
+     * }
+     * }</pre>
+     *
+     * @param adapterNames one loaded adapter (or {@code "__base__"}) per row
+     * @return the scope; close it to run the active adapter again
+     * @throws IllegalArgumentException for an unknown name (naming it and the loaded adapters), no
+     *     names, or an adapter a layer cannot route (a DoRA adapter, as PEFT)
+     * @throws IllegalStateException when adapters are merged or disabled, or a routing is open
+     * @throws UnsupportedOperationException for a method whose layers cannot route rows (prompt
+     *     learning, bottleneck adapters, BitFit), naming it
+     */
+    public AdapterRouting routeRows(List<String> adapterNames) {
+        checkOpen();
+        if (routing != null && routing.isOpen()) {
+            throw new IllegalStateException("a mixed-adapter batch is already routed on this model; close it first");
+        }
+        if (isMerged()) {
+            throw new IllegalStateException("cannot route rows to adapters while adapters are merged;"
+                    + " call unmerge() first");
+        }
+        if (disabled) {
+            throw new IllegalStateException("cannot route rows to adapters while adapters are disabled");
+        }
+        routing = AdapterRouting.open(base, method, configs.keySet(), modulesToSave, adapterNames, () -> {
+            routing = null;
+            applyState();
+        });
+        return routing;
     }
 
     private void applyState() {
@@ -431,6 +480,7 @@ public class PeftModel<M extends Module> extends Module {
      */
     public void merge(boolean safe) {
         checkOpen();
+        checkNotRouted("merge");
         checkMergeable();
         method.merge(base, active, safe);
     }
@@ -677,6 +727,13 @@ public class PeftModel<M extends Module> extends Module {
         }
     }
 
+    private void checkNotRouted(String what) {
+        if (routing != null) {
+            throw new IllegalStateException("cannot " + what + " while a mixed-adapter batch is routed (routeRows);"
+                    + " close it first");
+        }
+    }
+
     private void checkOpen() {
         if (unloaded) {
             throw new IllegalStateException("this PeftModel was unloaded; use the returned base model");
@@ -686,6 +743,13 @@ public class PeftModel<M extends Module> extends Module {
     /** Runs the adapted base model. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (routing != null) {
+            if (training) {
+                throw new IllegalStateException("mixed-adapter batches (routeRows) are for inference: forward was"
+                        + " called with training=true");
+            }
+            routing.routing().checkRows((int) inputs.get(0).getShape().get(0), "forward");
+        }
         return base.forward(ps, inputs, training, params);
     }
 

@@ -2,13 +2,17 @@ package dev.peft4j.tuners.ia3;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.adapter.MergeableLayer;
+import dev.peft4j.core.adapter.RowRoutedLayer;
+import dev.peft4j.core.adapter.RowRouting;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
@@ -19,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +46,7 @@ import java.util.Set;
  * (PEFT refuses too); {@code PeftModel.mergeAndUnloadDense} dequantizes first. Children have PEFT's
  * names: {@code base_layer} and {@code ia3_l.<adapter>}.
  */
-public final class Ia3Linear extends Module implements LinearLike, MergeableLayer {
+public final class Ia3Linear extends Module implements LinearLike, MergeableLayer, RowRoutedLayer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Ia3Linear.class);
 
@@ -53,6 +58,7 @@ public final class Ia3Linear extends Module implements LinearLike, MergeableLaye
     private final List<String> merged = new ArrayList<>();
     private String active;
     private boolean disabled;
+    private RowRouting routing;
 
     /**
      * @param path the layer's module path, for messages
@@ -198,7 +204,76 @@ public final class Ia3Linear extends Module implements LinearLike, MergeableLaye
     }
 
     @Override
+    public void setRowRouting(RowRouting routing) {
+        this.routing = routing;
+    }
+
+    @Override
+    public RowRouting rowRouting() {
+        return routing;
+    }
+
+    /**
+     * A mixed-adapter batch: each row's vector (ones for {@link RowRouting#BASE} and adapters this
+     * layer lacks) is gathered into {@code L: [B, 1.., dim]} and the batch scaled at once, {@code
+     * base(x) ⊙ L} for output scaling, {@code base(x ⊙ L)} for input (feed-forward) scaling. An
+     * adapter scales one side of a layer, so the other side's vector is ones on its rows and the
+     * base runs once.
+     */
+    private NDArray routedForward(ParameterStore ps, NDArray x) {
+        routing.check(x, false, path);
+        boolean anyInput = false;
+        boolean anyOutput = false;
+        for (String a : routing.groups().keySet()) {
+            Boolean f = feedforward.get(a);
+            anyInput |= f != null && f;
+            anyOutput |= f != null && !f;
+        }
+        if (anyInput) {
+            NDArray in = x.toType(DataType.FLOAT32, false).mul(perRow(ps, x, true, inFeatures()));
+            x = in.toType(x.getDataType(), false);
+        }
+        NDArray result = baseLayer().forward(ps, x, false);
+        if (anyOutput) {
+            result = result.mul(perRow(ps, x, false, outFeatures()).toType(result.getDataType(), false));
+        }
+        return result;
+    }
+
+    /**
+     * Each row's vector of one kind (input or output scaling) as {@code [B, 1.., dim]}: ones for
+     * a row whose adapter this layer lacks or scales the other side.
+     */
+    private NDArray perRow(ParameterStore ps, NDArray x, boolean input, long dim) {
+        NDManager m = x.getManager();
+        List<NDArray> table = new ArrayList<>();
+        table.add(m.ones(new Shape(1, dim)));
+        Map<String, Integer> at = new LinkedHashMap<>();
+        for (String a : routing.groups().keySet()) {
+            Boolean f = feedforward.get(a);
+            if (f != null && f == input) {
+                at.put(a, table.size());
+                table.add(ps.getValue(vector(a), x.getDevice(), false).toType(DataType.FLOAT32, false).reshape(1, dim));
+            }
+        }
+        long[] idx = new long[routing.batchSize()];
+        for (int r = 0; r < idx.length; r++) {
+            idx[r] = at.getOrDefault(routing.adapterOfRow(r), 0);
+        }
+        NDArray rows = NDArrays.concat(new NDList(table), 0).get(new NDIndex("{}", m.create(idx)));
+        long[] shape = new long[x.getShape().dimension()];
+        Arrays.fill(shape, 1);
+        shape[0] = idx.length;
+        shape[shape.length - 1] = dim;
+        return rows.reshape(new Shape(shape));
+    }
+
+    @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
+        if (routing != null && !disabled) {
+            routing.check(x, training, path);
+            return routedForward(ps, x);
+        }
         if (!runsAdapter()) {
             return baseLayer().forward(ps, x, training);
         }

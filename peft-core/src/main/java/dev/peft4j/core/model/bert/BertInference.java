@@ -3,7 +3,9 @@ package dev.peft4j.core.model.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.adapter.RowRouting;
 import dev.peft4j.core.model.PretrainedAssets;
+import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.text.TokenizedBatch;
 
@@ -27,9 +29,11 @@ final class BertInference {
             Pooling pooling, boolean normalize) {
         Objects.requireNonNull(pooling, "pooling");
         float[][] out = new float[texts.size()][];
+        RowRouting routing = routing(model, texts.size(), "embed");
         for (int start = 0; start < texts.size(); start += PretrainedAssets.BATCH_SIZE) {
             List<String> batch = texts.subList(start, Math.min(texts.size(), start + PretrainedAssets.BATCH_SIZE));
-            try (NDManager scope = parent.newSubManager()) {
+            try (NDManager scope = parent.newSubManager();
+                    RowRouting.Window w = RowRouting.window(routing, start, batch.size())) {
                 TokenizedBatch tokens = tokenizer.encodeBatch(batch);
                 NDArray mask = tokens.attentionMaskArray(scope);
                 BertModelOutput o = model.forward(new ParameterStore(scope, false), tokens.idsArray(scope), mask,
@@ -48,10 +52,12 @@ final class BertInference {
             List<String> texts) {
         List<String> labels = model.labels();
         List<Prediction> out = new ArrayList<>(texts.size());
+        RowRouting routing = routing(model, texts.size(), "predict");
         for (int start = 0; start < texts.size(); start += PretrainedAssets.BATCH_SIZE) {
             List<String> batch = texts.subList(start, Math.min(texts.size(), start + PretrainedAssets.BATCH_SIZE));
             float[][] logits = new float[batch.size()][];
-            try (NDManager scope = parent.newSubManager()) {
+            try (NDManager scope = parent.newSubManager();
+                    RowRouting.Window w = RowRouting.window(routing, start, batch.size())) {
                 TokenizedBatch tokens = tokenizer.encodeBatch(batch);
                 NDArray l = model.forward(new ParameterStore(scope, false), tokens.idsArray(scope),
                         tokens.attentionMaskArray(scope), tokens.typeIdsArray(scope), false);
@@ -62,6 +68,15 @@ final class BertInference {
             }
         }
         return out;
+    }
+
+    /** The mixed-adapter routing in effect (its names checked against the inputs), or null. */
+    private static RowRouting routing(Module model, int rows, String what) {
+        RowRouting routing = RowRouting.find(model);
+        if (routing != null) {
+            routing.checkRows(rows, what);
+        }
+        return routing;
     }
 
     /** Softmax in double precision, then the arg-max (the first one on ties). */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.adapter.RowRouting;
 import dev.peft4j.core.model.PretrainedAssets;
 
 import java.util.ArrayList;
@@ -71,9 +72,15 @@ public final class BatchGenerator {
         Set<Long> eos = config.eosTokenIds() != null
                 ? config.eosTokenIds() : new HashSet<>(model.config().eosTokenIds());
         List<GenerationResult> out = new ArrayList<>(prompts.size());
+        RowRouting routing = RowRouting.find(model);
+        if (routing != null) {
+            routing.checkRows(prompts.size(), "generate");
+        }
         for (int start = 0; start < prompts.size(); start += batchSize) {
-            out.addAll(chunk(manager, prompts.subList(start, Math.min(prompts.size(), start + batchSize)), config,
-                    eos));
+            List<long[]> part = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
+            try (RowRouting.Window w = RowRouting.window(routing, start, part.size())) {
+                out.addAll(chunk(manager, part, config, eos));
+            }
         }
         return out;
     }
