@@ -67,7 +67,7 @@ public final class AdapterRouting implements AutoCloseable {
         if (method != null) {
             for (String a : used) {
                 for (String path : method.adaptedPaths(base, a)) {
-                    if (!(base.getModule(path) instanceof RowRoutedLayer l)) {
+                    if (!(moduleAt(base, path) instanceof RowRoutedLayer l)) {
                         throw unsupported(method);
                     }
                     l.checkRoutable(a);
@@ -93,6 +93,15 @@ public final class AdapterRouting implements AutoCloseable {
             }
             onClose.run();
         });
+    }
+
+    /** The module at an adapted path, or null where the method's path names no module (a hook site). */
+    private static Module moduleAt(Module base, String path) {
+        try {
+            return base.getModule(path);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static UnsupportedOperationException unsupported(PeftMethod<?> method) {
