@@ -16,7 +16,7 @@ import java.util.Random;
  * adapters (query/value, r=8, 8 rows each, rows shuffled) embedded (a) in one routed batch, (b)
  * as 4 single-adapter batches of 8 (setAdapter between them), (c) as one batch of 32 with one
  * adapter active for every row (the floor: no routing at all). Medians of {@code runs} after two
- * warm-ups, the three interleaved in each run so that other processes' load affects them alike.
+ * warm-ups (and the median of the per-run ratios), the three interleaved in each run so that other processes' load affects them alike.
  * Not a test: run it by hand.
  *
  * <pre>
@@ -94,8 +94,18 @@ public final class MixedBatchBench {
                     Arrays.toString(ms[1]));
             System.out.printf(Locale.ROOT, "one adapter for all 32 rows:       %d ms (runs %s)%n", single,
                     Arrays.toString(ms[2]));
-            System.out.printf(Locale.ROOT, "mixed / separate = %.2f, mixed / single = %.2f%n",
-                    mixed / (double) separate, mixed / (double) single);
+            double[] vsSeparate = new double[runs];
+            double[] vsSingle = new double[runs];
+            for (int i = 0; i < runs; i++) {
+                vsSeparate[i] = ms[0][i] / (double) ms[1][i];
+                vsSingle[i] = ms[0][i] / (double) ms[2][i];
+            }
+            Arrays.sort(vsSeparate);
+            Arrays.sort(vsSingle);
+            System.out.printf(Locale.ROOT, "mixed / separate = %.2f (median of per-run ratios %.2f, range %.2f-%.2f)%n",
+                    mixed / (double) separate, vsSeparate[runs / 2], vsSeparate[0], vsSeparate[runs - 1]);
+            System.out.printf(Locale.ROOT, "mixed / single = %.2f (median of per-run ratios %.2f, range %.2f-%.2f)%n",
+                    mixed / (double) single, vsSingle[runs / 2], vsSingle[0], vsSingle[runs - 1]);
         }
     }
 

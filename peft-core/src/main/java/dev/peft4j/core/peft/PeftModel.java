@@ -413,7 +413,8 @@ public class PeftModel<M extends Module> extends Module {
      * embed}, {@code predict} and {@code generateIds} take one name per input (split into passes
      * as usual; generation routes every decoding step through the KV cache); a direct forward needs
      * exactly {@code adapterNames.size()} rows. {@code modules_to_save} heads (linear) are routed
-     * too. Inference only: a forward with {@code training=true} fails.
+     * too. Inference only: a forward with {@code training=true} fails. Like {@link #setAdapter},
+     * the routing is state of the model: one routed call at a time.
      *
      * <pre>{@code
      * try (AdapterRouting r = peft.routeRows(List.of("support", "__base__", "legal"))) {
