@@ -260,7 +260,6 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
      * get the base alone.
      */
     private NDArray routedForward(ParameterStore ps, NDArray x) {
-        routing.check(x, false, path);
         NDArray result = baseLayer().forward(ps, x, false);
         NDArray delta = routing.combine(x, (adapter, rows) -> {
             Settings s = settings.get(adapter);

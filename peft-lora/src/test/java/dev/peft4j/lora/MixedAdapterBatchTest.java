@@ -1,6 +1,7 @@
 package dev.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -22,6 +23,7 @@ import dev.peft4j.quant.nn.Quantizer;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -188,7 +190,7 @@ class MixedAdapterBatchTest {
                     p.setAdapter(a);
                     one = p.baseModel().generateIds(List.of(prompts.get(i)), greedy);
                     try (PeftModel<?>.AdaptersDisabled off = p.disableAdapters()) {
-                        differ |= !java.util.Arrays.equals(one.get(0).tokens(),
+                        differ |= !Arrays.equals(one.get(0).tokens(),
                                 p.baseModel().generateIds(List.of(prompts.get(i)), greedy).get(0).tokens());
                     }
                 }
@@ -212,9 +214,9 @@ class MixedAdapterBatchTest {
                 assertTrue(rows.getMessage().startsWith("the batch has 6 rows but 2 adapter names were given"),
                         rows.getMessage());
                 assertEquals("forward got 6 inputs but 2 adapter names", assertThrows(IllegalArgumentException.class,
-                        () -> p.forward(new ParameterStore(m, false), new ai.djl.ndarray.NDList(m.create(ROWS[3] , new Shape(1, 5)).repeat(0, 6)), false)).getMessage());
+                        () -> p.forward(new ParameterStore(m, false), new NDList(m.create(ROWS[3], new Shape(1, 5)).repeat(0, 6)), false)).getMessage());
                 IllegalStateException training = assertThrows(IllegalStateException.class,
-                        () -> p.forward(new ParameterStore(m, false), new ai.djl.ndarray.NDList(
+                        () -> p.forward(new ParameterStore(m, false), new NDList(
                                 m.create(ROWS[0], new Shape(1, 4)).repeat(0, 2)), true));
                 assertTrue(training.getMessage().contains("for inference"), training.getMessage());
                 assertThrows(IllegalStateException.class, () -> p.routeRows(List.of("a")));

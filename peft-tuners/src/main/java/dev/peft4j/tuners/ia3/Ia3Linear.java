@@ -221,7 +221,6 @@ public final class Ia3Linear extends Module implements LinearLike, MergeableLaye
      * base runs once.
      */
     private NDArray routedForward(ParameterStore ps, NDArray x) {
-        routing.check(x, false, path);
         boolean anyInput = false;
         boolean anyOutput = false;
         for (String a : routing.groups().keySet()) {
