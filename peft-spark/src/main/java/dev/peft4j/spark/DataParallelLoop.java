@@ -1,13 +1,11 @@
 package dev.peft4j.spark;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Scalars;
@@ -142,7 +140,7 @@ final class DataParallelLoop {
         if (!ids.isEmpty()) {
             StepRandom.seedEngine(args.seed(), stepNo, collective.rank());
             double loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (ThreadBackward gc = new ThreadBackward()) {
                 StepOutput out = trainStep.compute(ps, manager, ids, true);
                 loss = out.lossValue();
                 gc.backward(Scalars.mul(out.loss(), ids.size()));
@@ -228,6 +226,7 @@ final class DataParallelLoop {
      */
     double[] run(long start, OptimizerState state, NDManager root, Checkpointer checkpoint, StepObserver observer)
             throws IOException {
+        ThreadBackward.noGradOnThisThread();
         long stepsPerEpoch = agreeStepsPerEpoch();
         long total = args.totalSteps(stepsPerEpoch);
         LrSchedule schedule = new LrSchedule(args.schedule(), (long) Math.ceil(args.warmupRatio() * total), total);

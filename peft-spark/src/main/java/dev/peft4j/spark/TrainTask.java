@@ -75,30 +75,23 @@ final class TrainTask implements FlatMapFunction<Iterator<Row>, TrainOutput> {
 
     @Override
     public Iterator<TrainOutput> call(Iterator<Row> rows) throws Exception {
+        ThreadBackward.noGradOnThisThread();
         Collective collective = collectives.create();
         List<LabeledText> local = new ArrayList<>();
         while (rows.hasNext()) {
             Row r = rows.next();
             local.add(new LabeledText(r.getAs(textColumn), String.valueOf((Object) r.getAs(labelColumn))));
         }
-        BertForSequenceClassification base = ExecutorModels.borrow(source);
-        boolean ok = false;
-        try (NDManager manager = NDManager.newBaseManager()) {
+        // a fresh base per task (one task per executor on a cluster): unload() leaves trained
+        // modules_to_save copies in the base, so an adapted base is never reused
+        try (BertForSequenceClassification base = source.load();
+                NDManager manager = NDManager.newBaseManager()) {
             PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(base, config.read(), manager, args.seed());
             TrainStep step = local.isEmpty() ? (ps, m, ids, t) -> {
                 throw new IllegalStateException("an empty partition has no batch");
             } : trainStep(base, local, labels);
             DataParallelLoop loop = new DataParallelLoop(peft, step, local.size(), collective, args);
-            TrainOutput out = train(peft, loop, collective, manager, local.size());
-            peft.unload();
-            ok = true;
-            return List.of(out).iterator();
-        } finally {
-            if (ok) {
-                ExecutorModels.giveBack(source, base);
-            } else {
-                base.close();
-            }
+            return List.of(train(peft, loop, collective, manager, local.size())).iterator();
         }
     }
 
