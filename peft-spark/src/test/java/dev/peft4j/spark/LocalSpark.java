@@ -14,11 +14,21 @@ final class LocalSpark {
      * @return a new session (stop it after the class)
      */
     static SparkSession start(String master, int stageAttempts) {
+        return start(master, stageAttempts, 30);
+    }
+
+    /**
+     * @param master the master
+     * @param stageAttempts {@code spark.stage.maxConsecutiveAttempts}
+     * @param syncTimeoutSeconds {@code spark.barrier.sync.timeout}
+     * @return a new session (stop it after the class)
+     */
+    static SparkSession start(String master, int stageAttempts, int syncTimeoutSeconds) {
         return SparkSession.builder().master(master).appName("peft-spark-test")
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "2")
-                .config("spark.barrier.sync.timeout", "30")
+                .config("spark.barrier.sync.timeout", Integer.toString(syncTimeoutSeconds))
                 .config("spark.stage.maxConsecutiveAttempts", Integer.toString(stageAttempts))
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1")
