@@ -35,7 +35,8 @@ public interface ModelSource<M extends Module> extends Serializable {
     M load() throws IOException;
 
     /**
-     * A sequence classifier ({@link BertForSequenceClassification#fromPretrained}).
+     * A sequence classifier ({@link BertForSequenceClassification#fromPretrained}) with mean
+     * pooling; an encoder gets a fresh head of {@code labels.size()} classes.
      *
      * @param pathOrBuiltinId a built-in id or a Hugging Face model directory
      * @param labels label names by class index (null: the directory's)

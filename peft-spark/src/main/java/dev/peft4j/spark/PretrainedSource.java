@@ -3,6 +3,7 @@ package dev.peft4j.spark;
 import dev.peft4j.core.model.PretrainedOptions;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.BertModel;
+import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
 
@@ -46,6 +47,9 @@ final class PretrainedSource<M extends Module> implements ModelSource<M> {
         }
         if (labels != null) {
             o.optLabels(labels);
+        }
+        if (kind == Kind.CLASSIFIER) {
+            o.optPooling(Pooling.MEAN); // the library's default (TrainingDefaults.POOLING), as peft4j eval reads it
         }
         return (M) switch (kind) {
             case CLASSIFIER -> BertForSequenceClassification.fromPretrained(spec, o.build());

@@ -68,7 +68,9 @@ public final class SparkFineTuner {
 
     /**
      * Trains and writes the adapter directory ({@code adapter_config.json}, {@code
-     * adapter_model.safetensors}, and {@code labels.json} with the labels in head order).
+     * adapter_model.safetensors}, and {@code labels.json} with the labels in head order). When the
+     * training stage fails (after Spark's stage retries), Spark's {@code SparkException} (unchecked,
+     * from Scala) names the failed task's exception, and nothing is written.
      *
      * @param data rows with the text and label columns
      * @param outputPath the adapter directory to produce: absent or empty; written atomically on
@@ -76,7 +78,6 @@ public final class SparkFineTuner {
      * @return losses and timings
      * @throws IOException when the output cannot be written
      * @throws IllegalArgumentException when a column is missing
-     * @throws org.apache.spark.SparkException (unchecked from Scala) when the stage fails
      */
     public SparkTrainingResult fit(Dataset<Row> data, String outputPath) throws IOException {
         Objects.requireNonNull(data, "data");
