@@ -36,7 +36,8 @@ import java.util.Map;
  *
  * <p>the gradient of the mean loss over the global batch, as one process would compute it on the
  * concatenated batch. Clipping by global norm follows the reduction; the optimizer step is the
- * same on every rank, so the replicas stay bit-identical. Ranks agree on the steps per epoch
+ * same on every rank, so the replicas stay bit-identical. They start identical: rank 0's trainable
+ * parameters are broadcast before the first step. Ranks agree on the steps per epoch
  * (the largest partition's batch count); a rank whose partition is exhausted contributes zeros.
  */
 final class DataParallelLoop {
@@ -227,6 +228,7 @@ final class DataParallelLoop {
     double[] run(long start, OptimizerState state, NDManager root, Checkpointer checkpoint, StepObserver observer)
             throws IOException {
         ThreadBackward.noGradOnThisThread();
+        broadcastTrainableWeights();
         long stepsPerEpoch = agreeStepsPerEpoch();
         long total = args.totalSteps(stepsPerEpoch);
         LrSchedule schedule = new LrSchedule(args.schedule(), (long) Math.ceil(args.warmupRatio() * total), total);
@@ -251,6 +253,34 @@ final class DataParallelLoop {
             checkpoint.afterStep(stepNo, total);
         }
         return losses;
+    }
+
+    /**
+     * Makes every rank's trainable parameters rank 0's (as DDP does at construction): a seeded
+     * adapter is the same everywhere, but a freshly initialized head drawn from the engine's
+     * random numbers is not.
+     */
+    void broadcastTrainableWeights() {
+        float[] mine = new float[collective.rank() == 0 ? parameterCount : 0];
+        if (collective.rank() == 0) {
+            int off = 0;
+            for (Parameter p : trainable.values()) {
+                float[] v = p.getArray().toFloatArray();
+                System.arraycopy(v, 0, mine, off, v.length);
+                off += v.length;
+            }
+        }
+        float[] root = Float32Base64.decode(collective.allGather(Float32Base64.encode(mine)).get(0));
+        if (collective.rank() != 0) {
+            int off = 0;
+            for (Parameter p : trainable.values()) {
+                int n = Math.toIntExact(p.getArray().size());
+                float[] v = new float[n];
+                System.arraycopy(root, off, v, 0, n);
+                p.getArray().set(v);
+                off += n;
+            }
+        }
     }
 
     /** @return nanoseconds spent in the all-reduce so far */

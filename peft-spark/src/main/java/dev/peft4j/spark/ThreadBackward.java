@@ -1,5 +1,6 @@
 package dev.peft4j.spark;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -23,6 +24,7 @@ final class ThreadBackward implements AutoCloseable {
      * it before in-place parameter updates or inference.
      */
     static void noGradOnThisThread() {
+        Engine.getEngine("PyTorch"); // loads the natives when this is the JVM's first use of the engine
         JniUtils.setGradMode(false);
     }
 

@@ -100,6 +100,79 @@ class DataParallelTrainingTest {
         }
     }
 
+    /** The tiny model with an unseeded random head, as a base encoder gets a fresh one. */
+    private record FreshHead(ModelSource<BertForSequenceClassification> inner)
+            implements ModelSource<BertForSequenceClassification> {
+        @Override
+        public String key() {
+            return "fresh-head|" + inner.key();
+        }
+
+        @Override
+        public BertForSequenceClassification load() throws IOException {
+            BertForSequenceClassification m = inner.load();
+            java.util.Random random = new java.util.Random();
+            m.namedParameters().forEach((k, p) -> {
+                if (k.startsWith("classifier.")) {
+                    float[] v = new float[Math.toIntExact(p.getArray().size())];
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = (float) random.nextGaussian() * 0.02f;
+                    }
+                    p.getArray().set(v);
+                }
+            });
+            return m;
+        }
+    }
+
+    /** Each rank's trainable weights after (or without) the broadcast from rank 0. */
+    private static final class WeightsTask implements FlatMapFunction<Iterator<Row>, float[]> {
+        private final ModelSource<BertForSequenceClassification> source;
+        private final ConfigBytes config = ConfigBytes.of(TinyModel.lora());
+        private final boolean broadcast;
+
+        WeightsTask(ModelSource<BertForSequenceClassification> source, boolean broadcast) {
+            this.source = source;
+            this.broadcast = broadcast;
+        }
+
+        @Override
+        public Iterator<float[]> call(Iterator<Row> rows) throws Exception {
+            Collective c = BarrierCollective.current();
+            try (BertForSequenceClassification base = source.load();
+                    NDManager m = NDManager.newBaseManager()) {
+                PeftModel<?> peft = PeftModel.wrap(base, config.read(), m, SEED);
+                DataParallelLoop loop = new DataParallelLoop(peft, (ps, mm, ids, t) -> null, 0, c, sgd(1, 0));
+                if (broadcast) {
+                    loop.broadcastTrainableWeights();
+                }
+                List<Float> flat = new ArrayList<>();
+                for (Parameter p : loop.trainable().values()) {
+                    for (float v : p.getArray().toFloatArray()) {
+                        flat.add(v);
+                    }
+                }
+                float[] out = new float[flat.size()];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = flat.get(i);
+                }
+                return List.of(out).iterator();
+            }
+        }
+    }
+
+    @Test
+    void replicasStartFromRankZerosWeightsEvenWithAFreshRandomHead() {
+        ModelSource<BertForSequenceClassification> fresh = new FreshHead(source);
+        for (boolean broadcast : new boolean[] {false, true}) {
+            List<float[]> w = TinyModel.frame(spark, TinyModel.ROWS, 2).rdd().barrier()
+                    .mapPartitions(new PartitionFunction<>(new WeightsTask(fresh, broadcast)), false,
+                            ClassTag$.MODULE$.apply(float[].class))
+                    .toJavaRDD().collect();
+            assertEquals(broadcast, java.util.Arrays.equals(w.get(0), w.get(1)), "broadcast " + broadcast);
+        }
+    }
+
     private static DataParallelArguments sgd(int epochs, long maxSteps) {
         return new DataParallelArguments(epochs, maxSteps, 2, LR, "sgd", 0, ScheduleType.CONSTANT, 0, 0, SEED, false,
                 0);

@@ -65,6 +65,7 @@ public final class SparkClassify {
             sb.master(o.get("--master"));
         }
         SparkSession spark = sb.getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
         try {
             Dataset<Row> train = spark.read().json(o.get("--train")).select("text", "label");
             Dataset<Row> test = spark.read().json(o.get("--test")).select("text", "label");
