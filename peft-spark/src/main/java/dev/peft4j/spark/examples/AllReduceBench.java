@@ -30,6 +30,19 @@ public final class AllReduceBench {
      * @param args {@code --master M --workers N --sizes P1,P2,… --reps R}
      */
     public static void main(String[] args) {
+        int status = 0;
+        try {
+            run(args);
+        } catch (Exception e) {
+            e.printStackTrace();
+            status = 1;
+        }
+        // Spark 3.5's barrier tasks leave a non-daemon timer thread ("Barrier task timer for
+        // barrier() calls.") in local mode, which would keep the JVM alive after main returns
+        System.exit(status);
+    }
+
+    private static void run(String[] args) {
         String master = "local[2]";
         int workers = 2;
         String sizes = "74498,1000000,4000000";

@@ -44,10 +44,24 @@ public final class SparkClassify {
     private SparkClassify() {}
 
     /**
+     * Runs the example and exits: 0 on success, 1 on an error (printed), 2 on bad usage.
+     *
      * @param args the options above
-     * @throws IOException when a file cannot be read or the output cannot be written
      */
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        int status = 0;
+        try {
+            run(args);
+        } catch (Exception e) {
+            e.printStackTrace();
+            status = 1;
+        }
+        // Spark 3.5's barrier tasks leave a non-daemon timer thread ("Barrier task timer for
+        // barrier() calls.") in local mode, which would keep the JVM alive after main returns
+        System.exit(status);
+    }
+
+    private static void run(String[] args) throws IOException {
         Map<String, String> o = options(args);
         for (String required : List.of("--train", "--test", "--out")) {
             if (!o.containsKey(required)) {
