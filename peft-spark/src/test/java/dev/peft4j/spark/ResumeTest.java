@@ -33,7 +33,7 @@ class ResumeTest {
 
     @BeforeAll
     static void start() throws IOException {
-        spark = LocalSpark.start("local[2,2]", 2);
+        spark = LocalSpark.start("local[2,2]", 2, 10);
         source = TinyModel.save(tmp.resolve("tiny"));
     }
 
