@@ -45,6 +45,23 @@ public record AdapterBytes(Map<String, byte[]> files) implements Serializable {
     }
 
     /**
+     * @return the SHA-256 of the names and contents, in hex: equal digests, equal adapters
+     */
+    public String digest() {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, byte[]> e : files.entrySet()) {
+                md.update(e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update((byte) 0);
+                md.update(e.getValue());
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /**
      * Writes the files into an existing, empty directory.
      *
      * @param dir the directory

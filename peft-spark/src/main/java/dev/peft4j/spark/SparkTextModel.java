@@ -54,12 +54,13 @@ public final class SparkTextModel {
     private SparkTextModel(Builder b) {
         this.kind = b.kind;
         this.source = b.source;
-        this.adapterKey = b.adapterPath == null ? "none" : Paths.get(b.adapterPath).toAbsolutePath().toString();
         try {
             this.adapter = b.adapterPath == null ? null : AdapterBytes.read(Paths.get(b.adapterPath));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the adapter directory " + b.adapterPath, e);
         }
+        // by content: an adapter retrained into the same directory is a new model on the executors
+        this.adapterKey = adapter == null ? "none" : adapter.digest();
         this.inputColumn = b.inputColumn;
         this.outputColumns = b.outputColumns;
         this.batchSize = b.batchSize;
