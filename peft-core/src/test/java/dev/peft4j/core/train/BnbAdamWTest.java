@@ -310,6 +310,18 @@ class BnbAdamWTest {
     }
 
     @Test
+    void javadocExample() {
+        // ---- BnbAdamW javadoc
+        ParameterOptimizer adam8 = BnbAdamW.builder().build();                  // AdamW8bit
+        ParameterOptimizer paged = BnbAdamW.builder().optPaged(true).build();   // PagedAdamW8bit
+        ParameterOptimizer paged32 = BnbAdamW.builder().optBits(32).optPaged(true).build(); // PagedAdamW
+        // ----
+        assertEquals(StateStorage.Kind.HEAP, adam8.stateStorage().kind());
+        assertEquals(StateStorage.Kind.OFF_HEAP, paged.stateStorage().kind());
+        assertEquals("paged-adamw", paged32.name());
+    }
+
+    @Test
     void builderRejectsBadSettings() {
         assertEquals("bits must be 8 or 32, got 16",
                 assertThrows(IllegalArgumentException.class, () -> BnbAdamW.builder().optBits(16).build())
