@@ -279,9 +279,10 @@ class BnbAdamWTest {
         for (int i = 0; i < n; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(x8[i] - x32[i]));
         }
-        assertTrue(f32 < 1e-3 * f0, "32-bit converges: " + f32 + " from " + f0);
-        assertTrue(f8 < 1e-3 * f0, "8-bit converges: " + f8 + " from " + f0);
-        assertTrue(maxDiff < 0.02, "8-bit iterates stay within 0.02 of 32-bit's: " + maxDiff);
+        // measured: f0 1698.4, f32 2.85e-6, f8 2.41e-5, max |x8 - x32| 0.0010
+        assertTrue(f32 < 1e-8 * f0, "32-bit converges: " + f32 + " from " + f0);
+        assertTrue(f8 < 1e-7 * f0, "8-bit converges: " + f8 + " from " + f0);
+        assertTrue(maxDiff < 0.003, "8-bit iterates stay within 0.003 of 32-bit's: " + maxDiff);
     }
 
     private static float[] minimize(BnbAdamW opt, float[] a, float[] b, int steps) {
