@@ -30,7 +30,7 @@ import java.util.Random;
 
 /**
  * The cost of each optimizer: the MiniLM LoRA r=8 (query, value + classifier head) training step
- * of {@code peft4j bench} (32 x 128, dropout on) with the optimizer's update included, all
+ * of {@code peft4j bench} (32 x 128 unless given, dropout on) with the optimizer's update included, all
  * optimizers timed in turns in one process, as ratios to AdamW's step; and the update alone of 4 M
  * trainable values (16 matrices of 512 x 512, the scale of LoRA r=64 on a 1B model's layers).
  *
@@ -55,14 +55,16 @@ public final class OptimizerBench {
     }
 
     /**
-     * @param args {@code [runs]} (default 5)
+     * @param args {@code [runs [batch tokens]]} (default 5, 32 x 128 as {@code peft4j bench})
      * @throws Exception when the model cannot be loaded
      */
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int batch = args.length > 2 ? Integer.parseInt(args[1]) : 32;
+        int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         BenchTable t = new BenchTable(runs, 1);
         try (NDManager m = NDManager.newBaseManager()) {
-            trainSteps(t, m, 32, 128);
+            trainSteps(t, m, batch, tokens);
             updates(t, m);
         }
         t.print(new PrintWriter(System.out, true));
