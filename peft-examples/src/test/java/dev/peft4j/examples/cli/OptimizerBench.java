@@ -59,6 +59,10 @@ public final class OptimizerBench {
      * @throws Exception when the model cannot be loaded
      */
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("updates")) {
+            updatesOnly(args.length > 1 ? Integer.parseInt(args[1]) : 5);
+            return;
+        }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int batch = args.length > 2 ? Integer.parseInt(args[1]) : 32;
         int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 128;
@@ -132,20 +136,47 @@ public final class OptimizerBench {
         }
     }
 
+    /**
+     * The update alone (no forward or backward), for a machine too busy for whole steps: the MiniLM
+     * LoRA r=8 trainable set (24 matrices of 3,072 values + the 770-value head) and 4.2 M values.
+     */
+    private static void updatesOnly(int runs) throws Exception {
+        BenchTable t = new BenchTable(runs, 1);
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Shape> minilm = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                minilm.add(new Shape(8, 384));
+                minilm.add(new Shape(384, 8));
+            }
+            minilm.add(new Shape(2, 384));
+            minilm.add(new Shape(2));
+            updates(t, m, "MiniLM LoRA r=8 set (74,498 values)", minilm);
+            updates(t, m);
+        }
+        t.print(new PrintWriter(System.out, true));
+    }
+
     private static void updates(BenchTable t, NDManager m) throws Exception {
-        int matrices = 16;
-        int side = 512;
+        List<Shape> shapes = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            shapes.add(new Shape(512, 512));
+        }
+        updates(t, m, "4.2 M values", shapes);
+    }
+
+    private static void updates(BenchTable t, NDManager m, String what, List<Shape> shapes) throws Exception {
+        int matrices = shapes.size();
         try (NDManager sub = m.newSubManager()) {
             List<NDArray> params = new ArrayList<>();
             List<NDArray> grads = new ArrayList<>();
             Random r = new Random(1);
-            for (int i = 0; i < matrices; i++) {
-                float[] g = new float[side * side];
+            for (Shape shape : shapes) {
+                float[] g = new float[(int) shape.size()];
                 for (int j = 0; j < g.length; j++) {
                     g[j] = (float) r.nextGaussian();
                 }
-                params.add(sub.zeros(new Shape(side, side)));
-                grads.add(sub.create(g, new Shape(side, side)));
+                params.add(sub.zeros(shape));
+                grads.add(sub.create(g, shape));
             }
             Map<String, ParameterOptimizer> opts = optimizers();
             List<BenchTable.Op> ops = new ArrayList<>();
@@ -161,7 +192,7 @@ public final class OptimizerBench {
             double[][] s = t.secondsInTurns(ops);
             int k = 0;
             for (String name : opts.keySet()) {
-                t.values("update of 4.2 M values, " + name, "ms", scaled(s[k++], 1e3));
+                t.values("update of " + what + ", " + name, "ms", scaled(s[k++], 1e3));
             }
         }
     }
