@@ -35,7 +35,9 @@ import java.util.Random;
  * trainable values (16 matrices of 512 x 512, the scale of LoRA r=64 on a 1B model's layers).
  *
  * <pre>
- * java -cp peft-examples/target/test-classes:peft-examples/target/classes:... dev.peft4j.examples.cli.OptimizerBench [runs]
+ * java -cp peft-examples/target/test-classes:peft-examples/target/peft4j.jar:peft-examples/target/lib/* \
+ *     dev.peft4j.examples.cli.OptimizerBench [runs [batch tokens]]     # whole steps, then updates
+ * java ... dev.peft4j.examples.cli.OptimizerBench updates [runs]      # updates alone
  * </pre>
  */
 public final class OptimizerBench {
