@@ -182,7 +182,7 @@ public final class AdapterTrainer {
         Device device = trainable.values().iterator().next().getArray().getDevice();
 
         try (NDManager root = NDManager.newBaseManager(device);
-                OptimizerState optState = new OptimizerState(config.optimizer().name(), root)) {
+                OptimizerState optState = new OptimizerState(config.optimizer(), root)) {
             Loop loop = new Loop(trainable, schedule, stepsPerEpoch, batchesPerEpoch, checkpoints, root, optState);
             if (resumeFrom != null) {
                 loop.restore(resumeFrom);

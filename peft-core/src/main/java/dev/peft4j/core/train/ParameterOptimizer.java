@@ -30,4 +30,12 @@ public interface ParameterOptimizer {
      * @param state the run's optimizer state
      */
     void update(String path, NDArray param, NDArray grad, double lr, OptimizerState state);
+
+    /**
+     * @return where the run's {@link OptimizerState} keeps host buffers ({@link
+     *     OptimizerState#hostSlot}); the Java heap unless the optimizer is paged
+     */
+    default StateStorage stateStorage() {
+        return StateStorage.heap();
+    }
 }

@@ -48,6 +48,7 @@ public final class TrainingArguments {
     private final boolean trainingCurve;
     private final boolean resumeFromCheckpoint;
     private final boolean overwriteOutputDir;
+    private final ParameterOptimizer optimizer;
 
     private TrainingArguments(Builder b) {
         this.outputDir = b.outputDir;
@@ -69,6 +70,7 @@ public final class TrainingArguments {
         this.trainingCurve = b.trainingCurve;
         this.resumeFromCheckpoint = b.resumeFromCheckpoint;
         this.overwriteOutputDir = b.overwriteOutputDir;
+        this.optimizer = b.optimizer;
     }
 
     /** @return a new builder holding the defaults */
@@ -180,6 +182,11 @@ public final class TrainingArguments {
         return overwriteOutputDir;
     }
 
+    /** @return the update rule ({@link AdamW} with its defaults unless set) */
+    public ParameterOptimizer optimizer() {
+        return optimizer;
+    }
+
     /**
      * @param bestMetric the metric selecting the best weights
      * @param higherIsBetter whether higher values are better
@@ -202,6 +209,7 @@ public final class TrainingArguments {
                 .optBestMetric(bestMetric, higherIsBetter)
                 .optProgressBar(progressBar)
                 .optTrainingCurve(trainingCurve)
+                .optOptimizer(optimizer)
                 .build();
     }
 
@@ -226,6 +234,7 @@ public final class TrainingArguments {
         private boolean trainingCurve;
         private boolean resumeFromCheckpoint;
         private boolean overwriteOutputDir = true;
+        private ParameterOptimizer optimizer = AdamW.builder().build();
 
         private Builder() {}
 
@@ -406,6 +415,24 @@ public final class TrainingArguments {
         public Builder optOverwriteOutputDir(boolean overwrite) {
             this.overwriteOutputDir = overwrite;
             return this;
+        }
+
+        /**
+         * @param optimizer the update rule, e.g. {@code BnbAdamW.builder().optPagingDirectory(dir)
+         *     .build()} (default {@link AdamW} with weight decay 0.01)
+         * @return this builder
+         */
+        public Builder optOptimizer(ParameterOptimizer optimizer) {
+            this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+            return this;
+        }
+
+        /**
+         * @param type an optimizer by name, with its defaults ({@link OptimizerType#create()})
+         * @return this builder
+         */
+        public Builder optOptimizer(OptimizerType type) {
+            return optOptimizer(Objects.requireNonNull(type, "type").create());
         }
 
         /**

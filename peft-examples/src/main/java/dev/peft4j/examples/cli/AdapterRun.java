@@ -25,9 +25,11 @@ final class AdapterRun {
      * @param out the output directory
      * @param resume whether to continue from the newest checkpoint
      * @param progressBar whether to draw the console progress bar
+     * @param optim the optimizer options
      * @return the CLI's training arguments
      */
-    static TrainingArguments arguments(RunOptions run, Path out, boolean resume, boolean progressBar) {
+    static TrainingArguments arguments(RunOptions run, Path out, boolean resume, boolean progressBar,
+            OptimizerOptions optim) {
         return TrainingArguments.builder()
                 .optOutputDir(out)
                 .optEpochs(run.epochs)
@@ -40,6 +42,7 @@ final class AdapterRun {
                 .optTrainingCurve(true)
                 .optResumeFromCheckpoint(resume)
                 .optOverwriteOutputDir(false)
+                .optOptimizer(optim.optimizer())
                 .build();
     }
 

@@ -90,12 +90,15 @@ final class DemoCommand extends CliCommand {
 
     @Mixin RunOptions run;
 
+    @Mixin OptimizerOptions optim;
+
     @Override
     int run() throws Exception {
         long start = System.nanoTime();
         String loadBefore = loadAverage();
         run.check();
         quantize.config();
+        optim.optimizer(); // a bad --optim fails before the model loads
         if (quick) {
             run.epochs = QUICK_EPOCHS;
         }
@@ -152,7 +155,8 @@ final class DemoCommand extends CliCommand {
             TrainingArguments args = TrainingArguments.builder().optEpochs(run.epochs).optLearningRate(run.lr)
                     .optBatchSize(run.batchSize).optEvalBatchSize(EVAL_BATCH).optMaxLength(run.maxLength)
                     .optGradientAccumulation(run.gradAccum).optSeed(run.seed).optOutputDir(adapterDir)
-                    .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false).build();
+                    .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false)
+                    .optOptimizer(optim.optimizer()).build();
             FineTuner tuner = AdapterRun.tuner(peft, peft::save, args, throughput).setTrainData(train).build();
             TrainingResult result = AdapterRun.fit(tuner, adapterDir);
             double trainSeconds = seconds(t);
@@ -189,6 +193,7 @@ final class DemoCommand extends CliCommand {
             summary.put("macro_f1", tuned.macroF1());
             summary.put("merged_agreement", agree);
             summary.put("trainable_parameters", trainable);
+            summary.put("optimizer", args.optimizer().name());
             summary.put("steps", result.finalStep());
             summary.put("train_seconds", trainSeconds);
             summary.put("examples_per_second", throughput.examples / trainSeconds);

@@ -83,6 +83,8 @@ final class TrainCommand extends CliCommand {
 
     @Mixin QuantizeOptions quantize;
 
+    @Mixin OptimizerOptions optim;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -102,6 +104,7 @@ final class TrainCommand extends CliCommand {
     int run() throws Exception {
         run.check();
         quantize.config();
+        optim.optimizer(); // a bad --optim fails before the model loads
         ModelFiles files = ModelFiles.resolve(model);
         Map<String, Object> summary = task == TaskKind.CLASSIFY ? classify(files) : causalLm(files);
         PrintWriter out = out();
@@ -144,7 +147,7 @@ final class TrainCommand extends CliCommand {
                 peft.save(dir);
                 labelsJson.write(dir.resolve(LabelSet.FILE_NAME));
             };
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true), null)
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true, optim), null)
                     .setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
@@ -191,7 +194,7 @@ final class TrainCommand extends CliCommand {
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true),
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true, optim),
                     null).setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
