@@ -28,6 +28,17 @@ final class AdapterRun {
      * @return the CLI's training arguments
      */
     static TrainingArguments arguments(RunOptions run, Path out, boolean resume, boolean progressBar) {
+        return builder(run, out, resume, progressBar).build();
+    }
+
+    /**
+     * @param run the options
+     * @param out the output directory
+     * @param resume whether to continue from the newest checkpoint
+     * @param progressBar whether to draw the console progress bar
+     * @return the builder of the CLI's training arguments, for a command to add its own settings
+     */
+    static TrainingArguments.Builder builder(RunOptions run, Path out, boolean resume, boolean progressBar) {
         return TrainingArguments.builder()
                 .optOutputDir(out)
                 .optEpochs(run.epochs)
@@ -39,8 +50,7 @@ final class AdapterRun {
                 .optProgressBar(progressBar)
                 .optTrainingCurve(true)
                 .optResumeFromCheckpoint(resume)
-                .optOverwriteOutputDir(false)
-                .build();
+                .optOverwriteOutputDir(false);
     }
 
     /**

@@ -14,6 +14,7 @@ import dev.peft4j.core.task.ClassificationMetrics;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.AdapterSaver;
 import dev.peft4j.core.train.FineTuner;
+import dev.peft4j.core.train.TrainingArguments;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
@@ -83,6 +84,8 @@ final class TrainCommand extends CliCommand {
 
     @Mixin QuantizeOptions quantize;
 
+    @Mixin MaxStepsOption maxSteps;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -144,7 +147,7 @@ final class TrainCommand extends CliCommand {
                 peft.save(dir);
                 labelsJson.write(dir.resolve(LabelSet.FILE_NAME));
             };
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true), null)
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, trainingArguments(), null)
                     .setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
@@ -191,8 +194,7 @@ final class TrainCommand extends CliCommand {
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true),
-                    null).setTrainData(train);
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, trainingArguments(), null).setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
             }
@@ -207,6 +209,10 @@ final class TrainCommand extends CliCommand {
             summary.put("adapter", out.toString());
         }
         return summary;
+    }
+
+    private TrainingArguments trainingArguments() {
+        return maxSteps.apply(AdapterRun.builder(run, out, resume, true)).build();
     }
 
     private void reportQuantized(Module base) {
