@@ -18,7 +18,11 @@ import org.slf4j.LoggerFactory;
  * {@code MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576} do at start-up: at most two arenas, and
  * blocks of 1 MiB or more mapped on their own and returned to the system when freed (the same run
  * stays at 1.4 GiB). Call it once, early, before the model loads; the {@code peft4j} command line
- * does.
+ * does when it loads a model in 4 bits.
+ *
+ * <p>The price is speed: every fresh block of 1 MiB or more is a new mapping whose pages fault in
+ * (the MiniLM LoRA demo trained 28% slower with the same setting; docs/benchmarks.md). It is worth
+ * paying where the weights dominate memory, as in QLoRA on a large model, not for a small F32 one.
  *
  * <p>Where the C library is not glibc (macOS, Windows, musl) nothing is changed. Settings given in
  * the environment ({@code MALLOC_ARENA_MAX}, {@code MALLOC_MMAP_THRESHOLD_}) are left as they are.

@@ -11,15 +11,20 @@ final class MaxStepsOption {
                     + " epochs decide).")
     long maxSteps;
 
+    /** @throws IllegalArgumentException for a negative count */
+    void check() {
+        if (maxSteps < 0) {
+            throw new IllegalArgumentException("--max-steps must be positive, got " + maxSteps);
+        }
+    }
+
     /**
      * @param arguments the builder to set
      * @return it, with the step limit when one was given
      * @throws IllegalArgumentException for a negative count
      */
     TrainingArguments.Builder apply(TrainingArguments.Builder arguments) {
-        if (maxSteps < 0) {
-            throw new IllegalArgumentException("--max-steps must be positive, got " + maxSteps);
-        }
+        check();
         return maxSteps > 0 ? arguments.optMaxSteps(maxSteps) : arguments;
     }
 }

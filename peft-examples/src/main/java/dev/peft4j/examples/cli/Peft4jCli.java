@@ -1,6 +1,5 @@
 package dev.peft4j.examples.cli;
 
-import dev.peft4j.core.nn.NativeAllocator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -75,7 +74,6 @@ public final class Peft4jCli implements Callable<Integer> {
         defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         // DJL warns on every start that it found no usable CUDA driver; the CLI runs on CPU.
         defaultProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
-        NativeAllocator.limitRetention(); // freed PyTorch memory goes back to the system
         System.exit(new CommandLine(new Peft4jCli()).execute(args));
     }
 

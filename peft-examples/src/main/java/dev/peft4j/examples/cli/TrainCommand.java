@@ -104,6 +104,7 @@ final class TrainCommand extends CliCommand {
     @Override
     int run() throws Exception {
         run.check();
+        maxSteps.check();
         quantize.config();
         ModelFiles files = ModelFiles.resolve(model);
         Map<String, Object> summary = task == TaskKind.CLASSIFY ? classify(files) : causalLm(files);
