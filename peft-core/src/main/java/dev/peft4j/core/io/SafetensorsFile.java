@@ -32,7 +32,10 @@ import java.util.Map;
  * copy-on-write ({@link FileChannel.MapMode#PRIVATE}) mapping of the file: no copy through the
  * Java heap, and in-place operations on the array change private pages, never the file. A tensor
  * whose file offset is not aligned to its element size is copied into an aligned direct buffer.
- * BF16 is converted to F32 (or F16 on request) and I16 widened to I32, in Java.
+ * BF16 is converted to F32 (or F16 on request) and I16 widened to I32, in Java, from positional
+ * reads of 4 MiB (so is {@link #loadFloats}): the stored bytes never become resident in this
+ * process (a mapping would stay resident until the garbage collector unmaps it, which made a
+ * quantize-on-load of a BF16 checkpoint hold the whole file).
  *
  * <p>Java only maps a file privately through a channel opened for writing (the file is never
  * written). When the file cannot be opened for writing (read-only file or file system), tensors
@@ -52,6 +55,9 @@ public final class SafetensorsFile implements TensorSource {
 
     /** Largest buffer handed to DJL at once: the limit of a Java buffer. */
     static final long MAX_CHUNK_BYTES = Integer.MAX_VALUE - 15;
+
+    /** Bytes read at once when a tensor is converted in Java (BF16, I16, {@link #loadFloats}). */
+    static final int READ_BYTES = 4 << 20;
 
     private final Path file;
     private final FileChannel channel;
@@ -191,6 +197,9 @@ public final class SafetensorsFile implements TensorSource {
         }
         long perChunk = Math.max(1, chunkBytes / target.getNumOfBytes());
         if (count <= perChunk) {
+            if (!t.dtype().isZeroCopy()) {
+                return loadConverted(t, 0, count, t.djlShape(), target, manager);
+            }
             return TensorDecoder.decode(
                     region(t, 0, count), t.dtype(), t.djlShape(), target, manager);
         }
@@ -206,9 +215,9 @@ public final class SafetensorsFile implements TensorSource {
             NDList parts = new NDList();
             for (long start = 0; start < count; start += perChunk) {
                 long n = Math.min(perChunk, count - start);
-                parts.add(
-                        TensorDecoder.decode(
-                                region(t, start, n), t.dtype(), new Shape(n), target, scratch));
+                parts.add(t.dtype().isZeroCopy()
+                        ? TensorDecoder.decode(region(t, start, n), t.dtype(), new Shape(n), target, scratch)
+                        : loadConverted(t, start, n, new Shape(n), target, scratch));
             }
             NDArray whole = NDArrays.concat(parts, 0).reshape(t.djlShape());
             whole.attach(manager);
@@ -216,16 +225,13 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    /** Maps (or copies) elements [start, start+count) of a tensor as a writable direct buffer. */
+    /** Maps (or copies) elements [start, start+count) of a zero-copy tensor as a writable direct buffer. */
     private ByteBuffer region(TensorInfo t, long start, long count) throws IOException {
         int size = t.dtype().byteSize();
         long position = header.dataStart() + t.begin() + start * size;
         long length = count * size;
         if (t.dtype().isZeroCopy() && writable) {
             return channel.map(FileChannel.MapMode.PRIVATE, position, length);
-        }
-        if (!t.dtype().isZeroCopy()) {
-            return channel.map(FileChannel.MapMode.READ_ONLY, position, length);
         }
         ByteBuffer copy = TensorDecoder.allocate((int) length);
         while (copy.hasRemaining()) {
@@ -247,7 +253,50 @@ public final class SafetensorsFile implements TensorSource {
             throw new IllegalArgumentException(
                     file + ": tensor '" + name + "' is too large for a float[]");
         }
-        return TensorDecoder.toFloats(rawBytes(name), t.dtype(), (int) t.numel());
+        checkOpen();
+        int count = (int) t.numel();
+        float[] out = new float[count];
+        int size = t.dtype().byteSize();
+        int perRead = READ_BYTES / size;
+        ByteBuffer chunk = ByteBuffer.allocate(perRead * size);
+        for (int done = 0; done < count; done += perRead) {
+            int n = Math.min(perRead, count - done);
+            readFully(chunk, t, done, n);
+            TensorDecoder.toFloats(chunk, t.dtype(), out, done, n);
+        }
+        return out;
+    }
+
+    /**
+     * Reads elements {@code [start, start + n)} of a tensor into {@code chunk} (cleared, then
+     * flipped). Positional reads keep the file's pages out of this process's resident set, unlike a
+     * mapping, which stays resident until the garbage collector unmaps it.
+     */
+    private void readFully(ByteBuffer chunk, TensorInfo t, long start, int n) throws IOException {
+        int size = t.dtype().byteSize();
+        long position = header.dataStart() + t.begin() + start * size;
+        chunk.clear().limit(n * size);
+        while (chunk.hasRemaining()) {
+            if (channel.read(chunk, position + chunk.position()) < 0) {
+                throw new SafetensorsException(file, t.name(), "unexpected end of file", null);
+            }
+        }
+        chunk.flip();
+    }
+
+    /** BF16 and I16 are converted chunk by chunk into the decoded buffer. */
+    private NDArray loadConverted(TensorInfo t, long start, long count, Shape shape, DataType target,
+            NDManager manager) throws IOException {
+        int size = t.dtype().byteSize();
+        int perRead = READ_BYTES / size;
+        ByteBuffer dst = TensorDecoder.allocate(Math.toIntExact(count * target.getNumOfBytes()));
+        ByteBuffer chunk = ByteBuffer.allocate(perRead * size);
+        for (long done = 0; done < count; done += perRead) {
+            int n = (int) Math.min(perRead, count - done);
+            readFully(chunk, t, start + done, n);
+            TensorDecoder.convertInto(chunk, t.dtype(), dst, (int) done, n, target);
+        }
+        return manager.create(dst, shape, target);
     }
 
     private void checkOpen() {

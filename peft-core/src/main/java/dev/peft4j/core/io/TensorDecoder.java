@@ -92,6 +92,37 @@ final class TensorDecoder {
                 .order(ByteOrder.nativeOrder());
     }
 
+    /**
+     * Converts a chunk of BF16 or I16 elements into part of a decoded buffer, for files read in
+     * pieces.
+     *
+     * @param src little-endian stored bytes of {@code count} elements
+     * @param dtype BF16 or I16
+     * @param dst the native-order destination of the whole tensor
+     * @param at the index of the chunk's first element in {@code dst}
+     * @param count the elements in the chunk
+     * @param target the loaded type, from {@link #targetType}
+     */
+    static void convertInto(ByteBuffer src, DType dtype, ByteBuffer dst, int at, int count, DataType target) {
+        ShortBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+        if (dtype == DType.I16) {
+            IntBuffer out = dst.asIntBuffer();
+            for (int i = 0; i < count; i++) {
+                out.put(at + i, in.get(i));
+            }
+        } else if (target == DataType.FLOAT16) {
+            ShortBuffer out = dst.asShortBuffer();
+            for (int i = 0; i < count; i++) {
+                out.put(at + i, HalfFloats.floatToHalf(HalfFloats.bf16ToFloat(in.get(i))));
+            }
+        } else {
+            FloatBuffer out = dst.asFloatBuffer();
+            for (int i = 0; i < count; i++) {
+                out.put(at + i, HalfFloats.bf16ToFloat(in.get(i)));
+            }
+        }
+    }
+
     private static void convertBf16(ShortBuffer in, ByteBuffer dst, DataType target, int count) {
         if (target == DataType.FLOAT16) {
             ShortBuffer out = dst.asShortBuffer();
@@ -139,30 +170,43 @@ final class TensorDecoder {
      * @return the values (F64 rounded to float)
      */
     static float[] toFloats(ByteBuffer bytes, DType dtype, int count) {
-        ByteBuffer src = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
         float[] out = new float[count];
+        toFloats(bytes, dtype, out, 0, count);
+        return out;
+    }
+
+    /**
+     * Decodes {@code count} floating elements into {@code out[at, at + count)}.
+     *
+     * @param bytes little-endian stored bytes (from the buffer's position)
+     * @param dtype F32, F64, F16 or BF16
+     * @param out the destination
+     * @param at the first index written
+     * @param count the number of elements
+     */
+    static void toFloats(ByteBuffer bytes, DType dtype, float[] out, int at, int count) {
+        ByteBuffer src = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
         switch (dtype) {
             case F32:
-                src.asFloatBuffer().get(out);
+                src.asFloatBuffer().get(out, at, count);
                 break;
             case F64:
                 for (int i = 0; i < count; i++) {
-                    out[i] = (float) src.getDouble(i * 8);
+                    out[at + i] = (float) src.getDouble(i * 8);
                 }
                 break;
             case F16:
                 for (int i = 0; i < count; i++) {
-                    out[i] = HalfFloats.halfToFloat(src.getShort(i * 2));
+                    out[at + i] = HalfFloats.halfToFloat(src.getShort(i * 2));
                 }
                 break;
             case BF16:
                 for (int i = 0; i < count; i++) {
-                    out[i] = HalfFloats.bf16ToFloat(src.getShort(i * 2));
+                    out[at + i] = HalfFloats.bf16ToFloat(src.getShort(i * 2));
                 }
                 break;
             default:
                 throw new IllegalArgumentException(dtype + " is not a floating type");
         }
-        return out;
     }
 }

@@ -30,6 +30,19 @@ final class AdapterRun {
      */
     static TrainingArguments arguments(RunOptions run, Path out, boolean resume, boolean progressBar,
             OptimizerOptions optim) {
+        return builder(run, out, resume, progressBar, optim).build();
+    }
+
+    /**
+     * @param run the options
+     * @param out the output directory
+     * @param resume whether to continue from the newest checkpoint
+     * @param progressBar whether to draw the console progress bar
+     * @param optim the optimizer options
+     * @return the builder of the CLI's training arguments, for a command to add its own settings
+     */
+    static TrainingArguments.Builder builder(RunOptions run, Path out, boolean resume, boolean progressBar,
+            OptimizerOptions optim) {
         return TrainingArguments.builder()
                 .optOutputDir(out)
                 .optEpochs(run.epochs)
@@ -42,8 +55,7 @@ final class AdapterRun {
                 .optTrainingCurve(true)
                 .optResumeFromCheckpoint(resume)
                 .optOverwriteOutputDir(false)
-                .optOptimizer(optim.optimizer())
-                .build();
+                .optOptimizer(optim.optimizer());
     }
 
     /**

@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
             DequantizeCommand.class,
             MergeCommand.class,
             TrainCommand.class,
+            MakeModelCommand.class,
             EvalCommand.class,
             DemoCommand.class,
             BenchCommand.class,

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.nn.NativeAllocator;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
@@ -74,7 +75,12 @@ final class QuantizeOptions {
      *     quantized
      */
     WeightLoader weightLoader(HfConfig hf) {
-        return QuantizedLoader.forCheckpoint(hf, config());
+        WeightLoader loader = QuantizedLoader.forCheckpoint(hf, config());
+        if (loader != WeightLoader.FULL_PRECISION) {
+            // 4-bit layers free a dequantized weight per call: keep glibc from hoarding them
+            NativeAllocator.limitRetention();
+        }
+        return loader;
     }
 
     /**

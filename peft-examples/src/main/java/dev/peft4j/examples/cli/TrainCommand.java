@@ -14,6 +14,7 @@ import dev.peft4j.core.task.ClassificationMetrics;
 import dev.peft4j.core.text.TextTokenizer;
 import dev.peft4j.core.train.AdapterSaver;
 import dev.peft4j.core.train.FineTuner;
+import dev.peft4j.core.train.TrainingArguments;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
@@ -85,6 +86,8 @@ final class TrainCommand extends CliCommand {
 
     @Mixin OptimizerOptions optim;
 
+    @Mixin MaxStepsOption maxSteps;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -103,6 +106,7 @@ final class TrainCommand extends CliCommand {
     @Override
     int run() throws Exception {
         run.check();
+        maxSteps.check();
         quantize.config();
         optim.optimizer(); // a bad --optim fails before the model loads
         ModelFiles files = ModelFiles.resolve(model);
@@ -147,7 +151,7 @@ final class TrainCommand extends CliCommand {
                 peft.save(dir);
                 labelsJson.write(dir.resolve(LabelSet.FILE_NAME));
             };
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, AdapterRun.arguments(run, out, resume, true, optim), null)
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, saver, trainingArguments(), null)
                     .setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
@@ -194,8 +198,7 @@ final class TrainCommand extends CliCommand {
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
-            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, AdapterRun.arguments(run, out, resume, true, optim),
-                    null).setTrainData(train);
+            FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, trainingArguments(), null).setTrainData(train);
             if (eval != null) {
                 tuner.optEvalData(eval);
             }
@@ -210,6 +213,10 @@ final class TrainCommand extends CliCommand {
             summary.put("adapter", out.toString());
         }
         return summary;
+    }
+
+    private TrainingArguments trainingArguments() {
+        return maxSteps.apply(AdapterRun.builder(run, out, resume, true, optim)).build();
     }
 
     private void reportQuantized(Module base) {
