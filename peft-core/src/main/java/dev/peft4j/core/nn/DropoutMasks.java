@@ -1,6 +1,9 @@
 package dev.peft4j.core.nn;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * Where dropout's random masks come from: the hook a trainer uses to make dropout reproducible.
@@ -20,6 +23,12 @@ import ai.djl.ndarray.NDArray;
  *
  * <p>Both apply inverted dropout: kept elements are scaled by {@code 1 / (1 - rate)}, so nothing
  * changes at inference. The result is differentiable with respect to the input.
+ *
+ * <p><b>Per-layer streams.</b> In a training pass the layer stacks draw one seed per pass ({@link
+ * #passSeed}) and start every layer with {@link #forLayer}{@code (seed of the layer)}, which
+ * seeds the engine's generator (used by LoRA's and the adapters' dropout too) and gives the
+ * layer's own mask source. A layer's masks then depend only on the pass seed and the layer index,
+ * so gradient checkpointing can recompute a layer with the masks it drew the first time.
  */
 public interface DropoutMasks {
 
@@ -31,6 +40,38 @@ public interface DropoutMasks {
      * @return {@code x} with dropped elements zeroed and the rest scaled by {@code 1 / (1 - rate)}
      */
     NDArray apply(NDArray x, float rate);
+
+    /**
+     * Draws the seed of one training pass's per-layer streams from this source, advancing it (the
+     * engine source draws from the engine's generator, the seeded source from its own).
+     *
+     * @param manager a manager for the one scratch array the engine source draws
+     * @return the pass seed
+     */
+    default long passSeed(NDManager manager) {
+        try (NDManager scratch = manager.newSubManager()) {
+            float[] u = scratch.randomUniform(0f, 1f, new Shape(3)).toFloatArray();
+            long bits = 0;
+            for (float f : u) {
+                bits = (bits << 21) ^ (long) (f * (1 << 21));
+            }
+            return bits;
+        }
+    }
+
+    /**
+     * Starts a layer of a training pass: seeds the engine's generator with {@code layerSeed} (so
+     * dropouts drawing from it repeat when the layer is recomputed) and returns the mask source
+     * the layer's own dropouts use.
+     *
+     * @param layerSeed the layer's seed, derived from the pass seed and the layer index
+     * @return the source for this layer: this one for the engine source, a fresh {@link
+     *     #seeded} source for the seeded one
+     */
+    default DropoutMasks forLayer(long layerSeed) {
+        Engine.getInstance().setRandomSeed((int) (layerSeed ^ (layerSeed >>> 32)));
+        return this;
+    }
 
     /** @return masks from the engine's random generator (DJL's {@code Dropout.dropout}) */
     static DropoutMasks engine() {

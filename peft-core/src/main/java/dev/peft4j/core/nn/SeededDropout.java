@@ -1,6 +1,7 @@
 package dev.peft4j.core.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
 import java.util.SplittableRandom;
@@ -41,6 +42,22 @@ final class SeededDropout implements DropoutMasks {
             m = m.toType(x.getDataType(), false);
         }
         return x.mul(m);
+    }
+
+    /** @return the next long of this source's generator (the masks of later calls change) */
+    @Override
+    public synchronized long passSeed(NDManager manager) {
+        return random.nextLong();
+    }
+
+    /**
+     * Seeds the engine's generator (for the dropouts that draw from it) and returns a fresh
+     * seeded source for the layer.
+     */
+    @Override
+    public DropoutMasks forLayer(long layerSeed) {
+        DropoutMasks.super.forLayer(layerSeed);
+        return new SeededDropout(layerSeed);
     }
 
     @Override

@@ -9,6 +9,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.checkpoint.GradientCheckpointing;
+import dev.peft4j.core.checkpoint.LayerStack;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Scalars;
 import org.slf4j.Logger;
@@ -57,6 +59,8 @@ import java.util.TreeMap;
  * micro-batch the engine is seeded with {@link StepRandom#seedEngine}, and every epoch's batch
  * order is derived from the run seed, so {@link #resume()} replays exactly the losses of an
  * uninterrupted run. All arrays created during a step (in any manager) are closed when it ends.
+ * After each micro-batch's backward pass the recomputations of gradient-checkpointed layer stacks
+ * run ({@link GradientCheckpointing#backward}; nothing happens when checkpointing is off).
  *
  * <p>Instances run one call of {@link #train()} or {@link #resume()} at a time; {@link
  * #requestStop()} may be called from any thread.
@@ -227,6 +231,7 @@ public final class AdapterTrainer {
         private final NDManager root;
         private final OptimizerState optState;
         private final ParameterStore ps;
+        private final List<LayerStack> stacks = GradientCheckpointing.stacks(model);
         private final SortedMap<Long, Double> losses = new TreeMap<>();
         private final int accumulation = config.gradientAccumulation();
         private final long seed = config.seed();
@@ -368,6 +373,7 @@ public final class AdapterTrainer {
                         examples += ids.size();
                         tokens += out.tokens();
                         gc.backward(Scalars.div(out.loss(), micro.size()));
+                        GradientCheckpointing.backward(stacks);
                     }
                 }
                 Map<String, NDArray> grads = new LinkedHashMap<>();
@@ -388,6 +394,7 @@ public final class AdapterTrainer {
                             optState);
                 }
             } finally {
+                stacks.forEach(LayerStack::discard);
                 for (Parameter p : trainable.values()) {
                     Gradients.zero(p.getArray());
                 }

@@ -3,6 +3,8 @@ package dev.peft4j.core.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.checkpoint.GradientCheckpointing;
+import dev.peft4j.core.checkpoint.LayerStack;
 import dev.peft4j.core.data.CausalLmDataset;
 import dev.peft4j.core.data.ClassificationDataset;
 import dev.peft4j.core.data.LabelSet;
@@ -23,7 +25,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -59,6 +63,10 @@ import java.util.Objects;
  * Builder#optTokenizer}); for classification its maximum length and truncation apply, for causal
  * LM it must not add special tokens (the end-of-sequence id comes from the model's config) and
  * {@link TrainingArguments#maxLength()} cuts the sequences.
+ *
+ * <p><b>Memory.</b> With {@link TrainingArguments#gradientCheckpointing()} the model's layer
+ * stacks are checkpointed for the run ({@link GradientCheckpointing}); a model on which it was
+ * enabled directly is checkpointed whatever the arguments say.
  *
  * <p><b>Output.</b> Without an output directory nothing is written. With one, see {@link
  * TrainingArguments}; {@code best/} is written by the {@link AdapterSaver} (wire the PEFT model's
@@ -138,6 +146,8 @@ public final class FineTuner {
      * @throws IllegalStateException when the output directory holds a run and neither resuming nor
      *     overwriting is allowed, or the model has nothing to train
      * @throws java.nio.file.NoSuchFileException when resuming without a checkpoint
+     * @throws IllegalStateException with gradient checkpointing and a prefix-tuning adapter ({@code
+     *     PREFIX_TUNING does not work with gradient checkpointing ...})
      */
     public TrainingResult fit() throws IOException {
         TrainingConfig config = args.toTrainingConfig(task.bestMetric(), task.higherIsBetter());
@@ -161,6 +171,11 @@ public final class FineTuner {
         }
         listeners.forEach(b::addListener);
         AdapterTrainer trainer = b.build();
+        Map<LayerStack, Boolean> checkpointing = new LinkedHashMap<>();
+        if (args.gradientCheckpointing()) {
+            GradientCheckpointing.stacks(model).forEach(s -> checkpointing.put(s, s.isEnabled()));
+            GradientCheckpointing.enable(model);
+        }
         running = trainer;
         try {
             if (args.resumeFromCheckpoint()) {
@@ -172,6 +187,7 @@ public final class FineTuner {
             return trainer.train();
         } finally {
             running = null;
+            checkpointing.forEach(LayerStack::setEnabled); // as the model was before the run
         }
     }
 

@@ -49,6 +49,7 @@ public final class TrainingArguments {
     private final boolean resumeFromCheckpoint;
     private final boolean overwriteOutputDir;
     private final ParameterOptimizer optimizer;
+    private final boolean gradientCheckpointing;
 
     private TrainingArguments(Builder b) {
         this.outputDir = b.outputDir;
@@ -71,6 +72,7 @@ public final class TrainingArguments {
         this.resumeFromCheckpoint = b.resumeFromCheckpoint;
         this.overwriteOutputDir = b.overwriteOutputDir;
         this.optimizer = b.optimizer;
+        this.gradientCheckpointing = b.gradientCheckpointing;
     }
 
     /** @return a new builder holding the defaults */
@@ -188,6 +190,14 @@ public final class TrainingArguments {
     }
 
     /**
+     * @return whether the run checkpoints the model's layer stacks (Hugging Face's {@code
+     *     gradient_checkpointing}; see {@link dev.peft4j.core.checkpoint.GradientCheckpointing})
+     */
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
      * @param bestMetric the metric selecting the best weights
      * @param higherIsBetter whether higher values are better
      * @return the engine's configuration
@@ -235,6 +245,7 @@ public final class TrainingArguments {
         private boolean resumeFromCheckpoint;
         private boolean overwriteOutputDir = true;
         private ParameterOptimizer optimizer = AdamW.builder().build();
+        private boolean gradientCheckpointing;
 
         private Builder() {}
 
@@ -433,6 +444,19 @@ public final class TrainingArguments {
          */
         public Builder optOptimizer(OptimizerType type) {
             return optOptimizer(Objects.requireNonNull(type, "type").create());
+        }
+
+        /**
+         * @param gradientCheckpointing whether to checkpoint the model's layer stacks during the
+         *     run (default false): only each layer's input is kept and the layers are recomputed in
+         *     the backward pass, with the same dropout masks — much less activation memory for
+         *     about one more forward pass (Hugging Face's {@code gradient_checkpointing}; refused
+         *     with prefix tuning, as PEFT does)
+         * @return this builder
+         */
+        public Builder optGradientCheckpointing(boolean gradientCheckpointing) {
+            this.gradientCheckpointing = gradientCheckpointing;
+            return this;
         }
 
         /**

@@ -88,6 +88,8 @@ final class TrainCommand extends CliCommand {
 
     @Mixin MaxStepsOption maxSteps;
 
+    @Mixin CheckpointingOptions checkpointing;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -143,6 +145,7 @@ final class TrainCommand extends CliCommand {
             reportQuantized(base);
             PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
                     run.seed, manager);
+            checkpointing.apply(peft);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
                     + skipped(train.skippedRows()));
@@ -196,6 +199,7 @@ final class TrainCommand extends CliCommand {
             reportQuantized(base);
             PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
                     manager);
+            checkpointing.apply(peft);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
             FineTuner.Builder tuner = AdapterRun.tuner(peft, peft::save, trainingArguments(), null).setTrainData(train);

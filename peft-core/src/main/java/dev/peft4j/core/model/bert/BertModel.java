@@ -341,7 +341,8 @@ public class BertModel extends Module implements PrefixHost, HasPeftHooks, AutoC
         }
         NDArray h = ((BertEmbeddings) child("embeddings")).forward(ps, inputIds, tokenTypeIds, training, dropoutMasks);
         NDArray additive = additiveMask(attentionMask, h.getDataType());
-        NDArray last = ((BertEncoder) child("encoder")).forward(ps, h, additive, training, dropoutMasks);
+        NDArray last = ((BertEncoder) child("encoder")).forward(ps, h, additive, null, training, dropoutMasks,
+                embeddingsTrain());
         NDArray pooled = hasPooler() ? ((BertPooler) child("pooler")).forward(ps, last, training) : null;
         return new BertModelOutput(last, pooled);
     }
@@ -385,9 +386,15 @@ public class BertModel extends Module implements PrefixHost, HasPeftHooks, AutoC
                 .forward(ps, inputIds, tokenTypeIds, prompt, kv == null ? 0 : virtual, training, dropoutMasks);
         NDArray additive = additiveMask(VirtualTokens.extendMask(attentionMask, virtual), h.getDataType());
         NDArray last = ((BertEncoder) child("encoder"))
-                .forward(ps, h, additive, kv == null ? null : kv.toType(h.getDataType()), training, dropoutMasks);
+                .forward(ps, h, additive, kv == null ? null : kv.toType(h.getDataType()), training, dropoutMasks,
+                        prompt != null || embeddingsTrain());
         NDArray pooled = hasPooler() ? ((BertPooler) child("pooler")).forward(ps, last, training) : null;
         return new BertModelOutput(last, pooled);
+    }
+
+    /** @return whether a parameter of {@code embeddings} trains (the encoder's input then has a graph) */
+    private boolean embeddingsTrain() {
+        return child("embeddings").namedParameters().values().stream().anyMatch(p -> p.requiresGradient());
     }
 
     /**

@@ -8,6 +8,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.HasLayerStack;
+import dev.peft4j.core.checkpoint.LayerSeeds;
+import dev.peft4j.core.checkpoint.LayerStack;
 import dev.peft4j.core.model.hooks.HasPeftHooks;
 import dev.peft4j.core.model.hooks.InputPrefix;
 import dev.peft4j.core.model.hooks.KeyValuePrefix;
@@ -16,6 +19,7 @@ import dev.peft4j.core.model.hooks.PrefixHost;
 import dev.peft4j.core.model.hooks.PrefixKeyValues;
 import dev.peft4j.core.model.hooks.PrefixShape;
 import dev.peft4j.core.model.hooks.VirtualTokens;
+import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Embedding;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ModuleList;
@@ -37,8 +41,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * tuning), a {@link KeyValuePrefix} (prefix tuning), residual hooks (bottleneck adapters). A
  * prefix enters a KV cache at prefill and is remembered there ({@link KvCache#virtualTokens()});
  * the caller's attention mask and position ids always describe the real tokens only.
+ *
+ * <p>In a training pass every decoder layer starts its own random stream ({@link LayerSeeds}:
+ * the engine's generator, which LoRA's and the adapters' dropouts draw from, is seeded from a
+ * per-pass seed and the layer index). With gradient checkpointing on ({@link #layerStack()},
+ * {@code GradientCheckpointing.enable}) a training pass without a KV cache keeps only the layers'
+ * inputs and recomputes each layer in the backward pass ({@link LayerStack}); prefix tuning is
+ * then refused.
  */
-public class LlamaModel extends Module implements PrefixHost, HasPeftHooks {
+public class LlamaModel extends Module implements PrefixHost, HasPeftHooks, HasLayerStack {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlamaModel.class);
 
@@ -46,6 +57,7 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks {
     private final RotaryEmbedding rotary;
     private final AtomicBoolean warnedWindow = new AtomicBoolean();
     private final AtomicBoolean warnedPositions = new AtomicBoolean();
+    private final LayerStack layerStack = new LayerStack();
     private InputPrefix inputPrefix;
     private KeyValuePrefix keyValuePrefix;
 
@@ -120,10 +132,7 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks {
         DataType type = h.getDataType();
         NDList cosSin = rotary.cosSin(positionIds, type);
         AttentionContext ctx = new AttentionContext(cosSin.get(0), cosSin.get(1), mask, cache);
-        ModuleList<?> layers = (ModuleList<?>) child("layers");
-        for (int i = 0; i < layers.size(); i++) {
-            h = ((LlamaDecoderLayer) layers.get(i)).forward(ps, h, ctx, training);
-        }
+        h = runLayers(ps, h, ctx, training);
         return ((RmsNorm) child("norm")).forward(ps, h, training);
     }
 
@@ -205,11 +214,41 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks {
         NDArray mask = CausalMask.additive(work, device, past, tNew, fullMask);
         NDList cosSin = rotary.cosSin(positionIds, type);
         AttentionContext ctx = new AttentionContext(cosSin.get(0), cosSin.get(1), mask, cache, kv);
+        h = runLayers(ps, h, ctx, training);
+        return ((RmsNorm) child("norm")).forward(ps, h, training);
+    }
+
+    /**
+     * The decoder layers: checkpointed ({@link LayerStack#forward}) in a training pass without a
+     * cache when enabled, else in turn; a training pass seeds every layer's random stream either
+     * way, so that both give the same dropout masks.
+     */
+    private NDArray runLayers(ParameterStore ps, NDArray h, AttentionContext ctx, boolean training) {
         ModuleList<?> layers = (ModuleList<?>) child("layers");
+        DropoutMasks masks = DropoutMasks.engine();
+        if (ctx.cache() == null && layerStack.checkpoints(training)) {
+            if (ctx.prefix() != null) {
+                throw new IllegalStateException(LayerStack.PREFIX_TUNING_REFUSED);
+            }
+            boolean inputTracked = inputPrefix != null
+                    || ((Embedding) child("embed_tokens")).parameter("weight").requiresGradient();
+            return layerStack.forward(h, layers.size(),
+                    (i, x, m) -> ((LlamaDecoderLayer) layers.get(i)).forward(ps, x, ctx, true), masks, inputTracked);
+        }
+        LayerSeeds seeds = training ? LayerSeeds.draw(masks, h.getManager()) : null;
         for (int i = 0; i < layers.size(); i++) {
+            if (seeds != null) {
+                seeds.enter(masks, i);
+            }
             h = ((LlamaDecoderLayer) layers.get(i)).forward(ps, h, ctx, training);
         }
-        return ((RmsNorm) child("norm")).forward(ps, h, training);
+        return h;
+    }
+
+    /** @return the gradient-checkpointing state of the decoder layers */
+    @Override
+    public LayerStack layerStack() {
+        return layerStack;
     }
 
     @Override

@@ -1,0 +1,2 @@
+/** Gradient checkpointing with the methods of peft-tuners. */
+package dev.peft4j.tuners.checkpoint;
