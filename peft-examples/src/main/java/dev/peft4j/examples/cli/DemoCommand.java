@@ -195,6 +195,8 @@ final class DemoCommand extends CliCommand {
             }
 
             summary.put("method", m.cliName());
+            summary.put("learning_rate", run.lr);
+            summary.put("epochs", run.epochs);
             summary.put("quick", quick);
             summary.put("quantize", quantize.enabled() ? quantize.type.bnbName() : null);
             summary.put("train_examples", train.size());

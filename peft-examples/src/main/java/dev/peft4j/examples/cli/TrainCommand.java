@@ -214,11 +214,13 @@ final class TrainCommand extends CliCommand {
         return summary;
     }
 
-    /** The method and its trainable parameters (count and percentage of the whole model). */
+    /** The method, its trainable parameters (count and percentage of the whole model) and its budget. */
     private void putMethod(Map<String, Object> summary, PeftModel<?> peft) {
         summary.put("method", method.method().cliName());
         summary.put("trainable_parameters", peft.trainableParameters().trainable());
         summary.put("trainable_percent", peft.trainableParameters().percent());
+        summary.put("learning_rate", run.lr);
+        summary.put("epochs", run.epochs);
     }
 
     /** @return the model directory, or null for a builtin model */
