@@ -97,7 +97,7 @@ final class DemoCommand extends CliCommand {
     int run() throws Exception {
         long start = System.nanoTime();
         String loadBefore = loadAverage();
-        method.check();
+        method.validate("SEQ_CLS", Builtins.ALL_MINILM_L6_V2, null);
         method.applyTrainingDefaults(run);
         run.check();
         quantize.config();

@@ -76,7 +76,7 @@ final class MethodOptions {
 
     @Option(names = "--prompt-init-text", paramLabel = "TEXT",
             description = "prompt-tuning: the text whose token embeddings start the prompt (implies --prompt-init"
-                    + " text).")
+                    + " text; tokenized with the tokenizer.json of the --model directory).")
     String promptInitText;
 
     @Option(names = "--encoder-hidden-size", paramLabel = "H",
@@ -177,6 +177,19 @@ final class MethodOptions {
     }
 
     /**
+     * Builds the configuration once, so that bad option values fail before any model is loaded or
+     * file written.
+     *
+     * @param taskType PEFT's {@code task_type}
+     * @param modelId {@code base_model_name_or_path}
+     * @param modelDir the model directory, or null for a builtin
+     * @throws IllegalArgumentException naming the option or field
+     */
+    void validate(String taskType, String modelId, Path modelDir) {
+        config(taskType, List.of(), modelId, modelDir);
+    }
+
+    /**
      * The method's learning rate and epochs where {@code --lr} / {@code --epochs} were not given.
      *
      * @param run the run options, changed in place
@@ -242,11 +255,19 @@ final class MethodOptions {
                 if (init != null) {
                     b.optPromptTuningInit(init);
                 }
-                if (promptInitText != null) {
-                    b.optPromptTuningInitText(promptInitText);
-                    if (modelDir != null) {
-                        b.optTokenizerNameOrPath(modelDir.toString());
+                if (init == PromptTuningInit.TEXT) {
+                    if (promptInitText == null) {
+                        throw new IllegalArgumentException("--prompt-init text needs --prompt-init-text");
                     }
+                    if (modelDir == null) {
+                        throw new IllegalArgumentException("--prompt-init text needs a model directory with"
+                                + " tokenizer.json (--model " + modelId + " is builtin); use --prompt-init random or"
+                                + " sample-vocab");
+                    }
+                    b.optPromptTuningInitText(promptInitText).optTokenizerNameOrPath(modelDir.toString());
+                } else if (promptInitText != null) {
+                    throw new IllegalArgumentException("--prompt-init-text needs --prompt-init text, got --prompt-init "
+                            + promptInit);
                 }
                 yield b.build();
             }

@@ -101,7 +101,7 @@ final class TrainCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        method.check();
+        method.validate(task.peftTaskType, model, modelDir());
         method.applyTrainingDefaults(run);
         run.check();
         quantize.config();

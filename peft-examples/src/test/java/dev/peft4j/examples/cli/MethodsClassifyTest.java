@@ -121,6 +121,12 @@ class MethodsClassifyTest {
                 "--encoder-hidden-size", "32", "--train", train.toString(), "--out", dir.resolve("x").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: --encoder-hidden-size needs --prefix-projection"), r.err());
+        r = CliRun.of(new TrainCommand(), "--model", MODEL, "--task", "classify", "--method", "prompt-tuning",
+                "--prompt-init-text", "Is the review great?", "--train", train.toString(), "--out",
+                dir.resolve("x").toString());
+        assertEquals(1, r.code());
+        assertEquals("error: --prompt-init text needs a model directory with tokenizer.json (--model " + MODEL
+                + " is builtin); use --prompt-init random or sample-vocab", r.err().strip());
         assertTrue(Files.notExists(dir.resolve("x")), "nothing written");
     }
 
