@@ -70,6 +70,21 @@ public final class PeftMethods {
     }
 
     /**
+     * Reads the configuration of an adapter directory as {@link PeftModel#load} does, without
+     * touching a model: through the method its {@code adapter_config.json}'s {@code peft_type}
+     * names or, without {@code peft_type}, the method that recognizes the directory (AdapterHub's).
+     *
+     * @param dir an adapter directory
+     * @return its configuration ({@link PeftConfig#peftType()} names its method)
+     * @throws IllegalArgumentException for an unknown {@code peft_type} (naming it, the file and the
+     *     known ones) or an invalid config, naming the field
+     * @throws java.io.UncheckedIOException when the file cannot be read
+     */
+    public static PeftConfig readConfig(java.nio.file.Path dir) {
+        return AdapterDirectory.read(Objects.requireNonNull(dir, "dir")).config();
+    }
+
+    /**
      * The method of a configuration, checked to accept its class.
      *
      * @param config a configuration

@@ -2,8 +2,9 @@ package dev.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
-import dev.peft4j.lora.LoraConfig;
-import dev.peft4j.lora.LoraConfigJson;
+import dev.peft4j.core.peft.AdapterFiles;
+import dev.peft4j.core.peft.PeftConfig;
+import dev.peft4j.core.peft.PeftMethods;
 import dev.peft4j.core.peft.PeftModel;
 
 import java.io.IOException;
@@ -17,14 +18,20 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * A command line's {@code --adapter DIR}: a PEFT LoRA adapter directory ({@code
- * adapter_config.json}, {@code adapter_model.safetensors}) loaded onto a base model for inference.
+ * A command line's {@code --adapter DIR}: an adapter directory of any method, loaded onto a base
+ * model for inference. The method is recognised from the files, as {@link PeftModel#load} does:
+ * PEFT's {@code adapter_config.json} names it in {@code peft_type} (with {@code
+ * adapter_model.safetensors}); AdapterHub's bottleneck directories ({@code adapter_config.json} in
+ * AdapterHub's format + {@code adapter.safetensors}) are recognised by their format, and AdapterHub's
+ * pickle {@code pytorch_adapter.bin} is refused with the two Python lines that convert it.
  *
- * <p>The adapter's {@code base_model_name_or_path} is compared loosely with the names of {@code
- * --model} (its id or path, the directory name, the config's {@code _name_or_path}): a mismatch is
- * a warning on stderr, since the same model travels under many names. Everything else must fit:
- * target modules that match no layer, missing tensors and shape mismatches fail, naming the file
- * and the tensor or field.
+ * <p>The adapter's {@code base_model_name_or_path}, where its config has one, is compared loosely
+ * with the names of {@code --model} (its id or path, the directory name, the config's {@code
+ * _name_or_path}): a mismatch is a warning on stderr, since the same model travels under many
+ * names. Everything else must fit: an unknown {@code peft_type}, target modules that match no
+ * layer, missing tensors, shape mismatches, a prefix for another number of layers or a bottleneck
+ * adapter for another hidden size fail before the model is changed, naming the file and the tensor
+ * or field.
  */
 final class AdapterInput {
 
@@ -34,20 +41,51 @@ final class AdapterInput {
      * Reads the adapter's configuration, checking the directory's files first.
      *
      * @param dir the adapter directory
-     * @return its configuration
+     * @return its configuration ({@link PeftConfig#peftType()} names the method)
      * @throws IOException when a file is missing or unreadable
+     * @throws IllegalArgumentException naming the file and field of an invalid config or an unknown
+     *     {@code peft_type}
      */
-    static LoraConfig readConfig(Path dir) throws IOException {
+    static PeftConfig readConfig(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw new NoSuchFileException(dir.toString(), null,
-                    "--adapter must be a PEFT adapter directory (adapter_config.json, adapter_model.safetensors)");
+            throw new NoSuchFileException(dir.toString(), null, "--adapter must be an adapter directory (PEFT:"
+                    + " adapter_config.json + adapter_model.safetensors; AdapterHub: adapter_config.json +"
+                    + " adapter.safetensors)");
         }
-        for (String f : new String[] {LoraConfigJson.FILE_NAME, PeftModel.WEIGHTS_FILE}) {
-            if (!Files.isRegularFile(dir.resolve(f))) {
-                throw new NoSuchFileException(dir.resolve(f).toString(), null, "the adapter directory has no " + f);
-            }
+        Path configFile = dir.resolve(AdapterFiles.CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new NoSuchFileException(configFile.toString(), null, "the adapter directory has no "
+                    + AdapterFiles.CONFIG_FILE);
         }
-        return LoraConfigJson.read(dir);
+        PeftConfig config;
+        try {
+            config = PeftMethods.readConfig(dir);
+        } catch (UncheckedIOException e) {
+            throw new IOException(e.getMessage() + ": " + CliCommand.message(e.getCause()), e);
+        } catch (IllegalArgumentException e) {
+            throw named(e, dir, configFile);
+        }
+        String weights = PeftMethods.forType(config.peftType()).weightsFileName();
+        if (!Files.isRegularFile(dir.resolve(weights))) {
+            throw new NoSuchFileException(dir.resolve(weights).toString(), null, "the " + config.peftType()
+                    + " adapter directory has no " + weights);
+        }
+        return config;
+    }
+
+    /**
+     * Checks that the adapter's method can be merged into the base weights.
+     *
+     * @param config the adapter's configuration
+     * @param dir the adapter directory, for the message
+     * @throws IllegalArgumentException naming the method when it cannot be merged
+     */
+    static void checkMergeable(PeftConfig config, Path dir) {
+        if (!PeftMethods.forType(config.peftType()).supportsMerge()) {
+            throw new IllegalArgumentException(dir + " holds a " + config.peftType() + " adapter, which cannot be"
+                    + " merged into the base weights (only LORA, IA3 and BITFIT adapters merge); use it with"
+                    + " --adapter instead");
+        }
     }
 
     /**
@@ -67,7 +105,7 @@ final class AdapterInput {
      */
     static <M extends Module> PeftModel<M> load(M base, Path dir, Collection<String> modelNames, NDManager manager, PrintWriter err)
             throws IOException {
-        LoraConfig config = readConfig(dir);
+        PeftConfig config = readConfig(dir);
         String trainedOn = config.baseModelNameOrPath();
         if (trainedOn != null && !trainedOn.isBlank() && modelNames.stream().noneMatch(n -> sameModel(n, trainedOn))) {
             err.println("warning: adapter " + dir + " was trained on '" + trainedOn + "' but --model is '"
@@ -79,10 +117,14 @@ final class AdapterInput {
         } catch (UncheckedIOException e) {
             throw new IOException(e.getMessage() + ": " + CliCommand.message(e.getCause()), e);
         } catch (IllegalArgumentException e) {
-            String m = CliCommand.message(e);
-            throw m.contains(dir.toString()) ? e
-                    : new IllegalArgumentException(dir.resolve(LoraConfigJson.FILE_NAME) + ": " + m, e);
+            throw named(e, dir, dir.resolve(AdapterFiles.CONFIG_FILE));
         }
+    }
+
+    /** The exception itself when its message names the directory, else one prefixed with {@code file}. */
+    private static IllegalArgumentException named(IllegalArgumentException e, Path dir, Path file) {
+        String m = CliCommand.message(e);
+        return m.contains(dir.toString()) ? e : new IllegalArgumentException(file + ": " + m, e);
     }
 
     /**

@@ -32,7 +32,7 @@ import java.util.Locale;
                     + " {\"text\": ..., \"embedding\": [...]}.",
             "M is builtin:all-minilm-l6-v2 or a Hugging Face model directory (config.json,"
                     + " safetensors weights, tokenizer.json).",
-            "With --adapter, the LoRA adapter is loaded onto the model for inference."
+            "With --adapter, the adapter (any method) is loaded onto the model for inference."
         })
 final class EmbedCommand extends CliCommand {
 
@@ -40,8 +40,9 @@ final class EmbedCommand extends CliCommand {
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR",
-            description = "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors)"
-                    + " applied to the model.")
+            description = "Adapter directory of any method, recognised from its files (PEFT's adapter_config.json"
+                    + " peft_type + adapter_model.safetensors, or AdapterHub's adapter_config.json +"
+                    + " adapter.safetensors), applied to the model.")
     Path adapter;
 
     /** A QLoRA adapter runs over the base quantized as in training. */

@@ -13,7 +13,6 @@ import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.task.CausalLmTask;
 import dev.peft4j.core.task.ClassificationTask;
 import dev.peft4j.core.text.TextTokenizer;
-import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.train.TrainingDefaults;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,9 +20,9 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,7 +43,7 @@ final class EvalCommand extends CliCommand {
     @Option(names = "--model", required = true, paramLabel = "M", description = "The base model the adapter was trained on.")
     String model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter directory.")
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter directory (any method; see embed).")
     Path adapter;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "Evaluation data (.jsonl or .csv).")
@@ -73,9 +72,7 @@ final class EvalCommand extends CliCommand {
             throw new IllegalArgumentException("--batch-size must be positive and --max-length not negative");
         }
         quantize.config();
-        if (!Files.isDirectory(adapter)) {
-            throw new NoSuchFileException(adapter.toString(), null, "--adapter is not a directory");
-        }
+        AdapterInput.readConfig(adapter);
         ModelFiles files = ModelFiles.resolve(model);
         Path labelsFile = adapter.resolve(LabelSet.FILE_NAME);
         Map<String, Object> result = Files.isRegularFile(labelsFile)
@@ -99,7 +96,7 @@ final class EvalCommand extends CliCommand {
                     .optLabels(LabelSet.of(labels.labels())).optSkipBadRows(skipBadRows).build();
             BertForSequenceClassification base = ClassifierModel.load(files, labels.labels(), pooling, manager,
                     quantize.weightLoader(files.config()));
-            PeftModel.load(base, adapter, manager);
+            AdapterInput.load(base, adapter, List.of(model), manager, spec.commandLine().getErr());
             ClassificationTask.ClassificationEvaluation e = ClassificationTask.evaluate(
                     new ParameterStore(manager, false), manager, ds, ClassifierModel.classifier(base), batchSize);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -119,7 +116,7 @@ final class EvalCommand extends CliCommand {
                 CausalLmData loader = new CausalLmData(files)) {
             CausalLmDataset ds = loader.load(data, len, ChatTemplate.parse(chatTemplate), skipBadRows);
             LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
-            PeftModel.load(base, adapter, manager);
+            AdapterInput.load(base, adapter, List.of(model), manager, spec.commandLine().getErr());
             CausalLmTask.CausalLmEvaluation e = CausalLmTask.evaluate(new ParameterStore(manager, false), manager, ds,
                     CausalLmData.languageModel(base), batchSize);
             Map<String, Object> out = new LinkedHashMap<>();

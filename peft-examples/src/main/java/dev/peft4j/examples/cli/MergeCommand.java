@@ -17,7 +17,7 @@ import dev.peft4j.core.model.bert.BertModel;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Module;
-import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.core.peft.PeftConfig;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.quant.nn.HfQuantizationConfig;
 import picocli.CommandLine.Command;
@@ -67,7 +67,8 @@ final class MergeCommand extends CliCommand {
     @Option(names = "--model", required = true, paramLabel = "M", description = "Base model id or directory.")
     String model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter directory.")
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "Adapter directory of a mergeable method (lora, ia3,"
+            + " bitfit); prompt, p-tuning, prefix and bottleneck adapters cannot be merged (an error, nothing written).")
     Path adapter;
 
     @Option(names = "--out", required = true, paramLabel = "OUT",
@@ -82,7 +83,8 @@ final class MergeCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
-        LoraConfig adapterConfig = AdapterInput.readConfig(adapter);
+        PeftConfig adapterConfig = AdapterInput.readConfig(adapter);
+        AdapterInput.checkMergeable(adapterConfig, adapter);
         quantize.config();
         int tensors;
         try (AtomicDirectory target = AtomicDirectory.create(out);
@@ -109,7 +111,7 @@ final class MergeCommand extends CliCommand {
         return 0;
     }
 
-    private Base load(LoraConfig adapterConfig, NDManager manager) throws IOException {
+    private Base load(PeftConfig adapterConfig, NDManager manager) throws IOException {
         PretrainedFiles files = ModelFiles.resolve(model).files();
         HfConfig hf = files.config();
         List<String> names = files.names();
@@ -134,7 +136,7 @@ final class MergeCommand extends CliCommand {
     }
 
     /** Whether a BERT adapter carries a classification head: task SEQ_CLS or a saved classifier. */
-    private static boolean classifies(LoraConfig c) {
+    private static boolean classifies(PeftConfig c) {
         return "SEQ_CLS".equals(c.taskType())
                 || (c.modulesToSave() != null && c.modulesToSave().contains("classifier"));
     }

@@ -20,8 +20,9 @@ final class ModelInput {
     Path model;
 
     @Option(names = "--adapter", paramLabel = "DIR",
-            description = "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors)"
-                    + " applied to the model.")
+            description = "Adapter directory of any method, recognised from its files (PEFT's adapter_config.json"
+                    + " peft_type + adapter_model.safetensors, or AdapterHub's adapter_config.json +"
+                    + " adapter.safetensors), applied to the model.")
     Path adapter;
 
     /** A QLoRA adapter runs over the base quantized as in training. */

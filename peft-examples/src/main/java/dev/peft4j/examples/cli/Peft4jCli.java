@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
         name = "peft4j",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        description = "LoRA/QLoRA fine-tuning of Hugging Face transformer models on the JVM.",
+        description = "Parameter-efficient fine-tuning (LoRA/QLoRA, IA3, prompt, P- and prefix tuning, bottleneck"
+                + " adapters, BitFit) of Hugging Face transformer models on the JVM.",
         subcommands = {
             InspectCommand.class,
             EmbedCommand.class,

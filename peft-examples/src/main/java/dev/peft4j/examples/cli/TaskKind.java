@@ -1,15 +1,16 @@
 package dev.peft4j.examples.cli;
 
+import dev.peft4j.examples.methods.MethodDefaults;
 import picocli.CommandLine;
 
 import java.util.List;
 
-/** The tasks {@code train} knows, with their LoRA defaults. */
+/** The tasks {@code train} knows, with their LoRA targets ({@link MethodDefaults}). */
 enum TaskKind {
     /** Text classification: a BERT classifier. */
-    CLASSIFY("classify", "SEQ_CLS", List.of("query", "value")),
+    CLASSIFY("classify", "SEQ_CLS", MethodDefaults.LORA_TARGETS_BERT),
     /** Causal language modelling: a Llama-family model. */
-    CAUSAL_LM("causal-lm", "CAUSAL_LM", List.of("q_proj", "v_proj"));
+    CAUSAL_LM("causal-lm", "CAUSAL_LM", MethodDefaults.LORA_TARGETS_LLAMA);
 
     final String cliName;
     final String peftTaskType;

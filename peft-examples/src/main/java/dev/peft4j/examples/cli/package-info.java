@@ -7,11 +7,12 @@
  *   <li>{@code embed} – sentence embeddings from a BERT encoder, optionally with {@code --adapter};
  *   <li>{@code logits}, {@code generate} – a causal LM's last-position logits and generated tokens,
  *       optionally with {@code --adapter};
- *   <li>{@code merge} – a LoRA adapter merged into its base and exported as a Hugging Face model
+ *   <li>{@code merge} – a LoRA, IA³ or BitFit adapter merged into its base and exported as a Hugging Face model
  *       directory;
  *   <li>{@code quantize}, {@code dequantize} – bitsandbytes 4-bit checkpoints (with transformers'
  *       {@code quantization_config}) and back;
- *   <li>{@code train}, {@code eval} – LoRA fine-tuning for text classification or causal language
+ *   <li>{@code train}, {@code eval} – fine-tuning with any PEFT method ({@code --method}, {@link
+ *       MethodOptions}; defaults in {@link dev.peft4j.examples.methods.MethodDefaults}) for text classification or causal language
  *       modelling from JSONL/CSV data, and evaluation of the adapter (accuracy and macro-F1, or
  *       loss and perplexity);
  *   <li>{@code demo} – the end-to-end fine-tuning demo on the shipped fine-food reviews.

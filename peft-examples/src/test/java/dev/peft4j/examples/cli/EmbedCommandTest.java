@@ -147,8 +147,8 @@ class EmbedCommandTest {
     void adapterErrorsNameTheFile(@TempDir Path dir) {
         Run r = run("--model", "builtin:all-minilm-l6-v2", "--adapter", "some/dir", "--text", "x");
         assertEquals(1, r.code());
-        assertEquals("error: some/dir: --adapter must be a PEFT adapter directory (adapter_config.json,"
-                + " adapter_model.safetensors)\n", r.err());
+        assertEquals("error: some/dir: --adapter must be an adapter directory (PEFT: adapter_config.json +"
+                + " adapter_model.safetensors; AdapterHub: adapter_config.json + adapter.safetensors)\n", r.err());
         assertEquals("", r.out());
     }
 

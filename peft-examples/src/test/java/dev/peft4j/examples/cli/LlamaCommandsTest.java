@@ -195,8 +195,9 @@ class LlamaCommandsTest {
         r = CliRun.of(new GenerateCommand(), "--model", model.toString(), "--adapter", missing.toString(), "--ids", "1",
                 "--max-new-tokens", "1");
         assertEquals(1, r.code());
-        assertEquals("error: " + missing + ": --adapter must be a PEFT adapter directory (adapter_config.json,"
-                + " adapter_model.safetensors)", r.err().strip());
+        assertEquals("error: " + missing + ": --adapter must be an adapter directory (PEFT:"
+                + " adapter_config.json + adapter_model.safetensors; AdapterHub: adapter_config.json +"
+                + " adapter.safetensors)", r.err().strip());
         r = CliRun.of(new LogitsCommand(), "--model", model.toString(), "--adapter", dir.toString(), "--ids", "1");
         assertEquals("error: " + dir.resolve("adapter_config.json") + ": the adapter directory has no"
                 + " adapter_config.json", r.err().strip());
