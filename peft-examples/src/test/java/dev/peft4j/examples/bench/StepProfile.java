@@ -15,6 +15,7 @@ import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.task.Losses;
 import dev.peft4j.lora.LoraConfig;
@@ -42,7 +43,7 @@ public final class StepProfile {
     private StepProfile() {}
 
     /**
-     * @param args {@code turns N}, {@code warmups N}, {@code only bench} (time the two bench rows alone),
+     * @param args {@code turns N}, {@code warmups N}, {@code only bench} (time the bench rows and the peer's step alone),
      *     {@code trace FILE}, {@code batch B}, {@code tokens T}
      * @throws Exception on failure
      */
@@ -117,8 +118,19 @@ public final class StepProfile {
             });
             variants.put("step, no dropout", () -> step(cls, m, ids, labels, shape, false));
             variants.put("step (bench row)", () -> step(cls, m, ids, labels, shape, true));
+            // The Python peer's step: LoRA dropout only (it leaves out BERT's hidden, attention and
+            // classifier dropout, which transformers' BertModel applies in training).
+            DropoutMasks none = (x, rate) -> x;
+            variants.put("step, LoRA dropout only (as peer)", () -> {
+                cls.setDropoutMasks(none);
+                try {
+                    step(cls, m, ids, labels, shape, true);
+                } finally {
+                    cls.setDropoutMasks(DropoutMasks.engine());
+                }
+            });
             if (benchRowsOnly) {
-                variants.keySet().removeIf(k -> !k.contains("bench row"));
+                variants.keySet().removeIf(k -> !k.contains("bench row") && !k.contains("peer"));
             }
             List<String> names = new ArrayList<>(variants.keySet());
             for (int warm = 0; warm < warmups; warm++) {
@@ -130,6 +142,7 @@ public final class StepProfile {
                     long t0 = System.nanoTime();
                     variants.get(names.get(k)).run();
                     ms[k][t] = (System.nanoTime() - t0) / 1e6;
+                    System.out.printf(Locale.ROOT, "turn %d: %s %.0f ms%n", t + 1, names.get(k), ms[k][t]);
                 }
             }
             System.out.printf(Locale.ROOT, "%-34s %9s %9s %9s  %s%n", "variant", "median ms", "min", "max",
