@@ -31,7 +31,7 @@ import java.util.Random;
  * Where the time of {@code peft4j bench}'s MiniLM LoRA r=8 training step (32 × 128) goes: the same
  * model and step, timed in turns against the inference forward and against parts of the step, and
  * optionally traced with PyTorch's profiler (a Chrome trace, summarized by {@code
- * scripts/profile-summary.py}).
+ * scripts/step-profile-summary.py}).
  *
  * <pre>
  * java -Xmx2g -cp ... dev.peft4j.examples.bench.StepProfile [turns N] [warmups N] [only bench] [trace FILE]
