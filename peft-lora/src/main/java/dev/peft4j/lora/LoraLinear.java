@@ -284,10 +284,13 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
         }
         Settings s = settings.get(active);
         NDArray in = training && s.dropout() > 0 ? Dropout.dropout(x, (float) s.dropout(), true).head() : x;
-        NDArray lora = loraB(active).forward(ps, loraA(active).forward(ps, in, training), training);
+        NDArray down = loraA(active).forward(ps, in, training);
         if (!s.useDora()) {
-            return result.add(Scalars.mul(lora, s.scaling()));
+            // s·B(A(x)) as B(s·A(x)): the factor scales r values per row, not out (equal up to round-off,
+            // exactly for a power-of-two s), and its backward pass is as small.
+            return result.add(loraB(active).forward(ps, Scalars.mul(down, s.scaling()), training));
         }
+        NDArray lora = loraB(active).forward(ps, down, training);
         NDArray weight = baseLayer().denseWeight(x.getManager());
         NDArray m = ps.getValue(magnitude(active), x.getDevice(), training);
         NDArray scale = m.div(rowNorm(weight, active));

@@ -89,7 +89,30 @@ public class Linear extends Module implements LinearLike, ReplaceableWeight {
         NDArray w = ps.getValue(parameter("weight"), x.getDevice(), training);
         Parameter b = biasParameter();
         NDArray bias = b == null ? null : ps.getValue(b, x.getDevice(), training);
-        return ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow();
+        return linear(x, w, bias);
+    }
+
+    /**
+     * {@code y = x·Wᵀ + b} over the last dimension of {@code x}, computed on {@code x} viewed as a
+     * matrix {@code [rows, in]}: PyTorch then adds the bias inside the GEMM ({@code addmm}) instead
+     * of in a separate pass over the output ({@code matmul} + {@code add_}, what a 3-D input gets),
+     * which saves one read-modify-write of every activation a linear layer makes. The results
+     * agree with the 3-D product up to float round-off (the bias is added before, not after, the
+     * products are summed).
+     *
+     * @param x input {@code [..., in]}
+     * @param weight {@code [out, in]}
+     * @param bias {@code [out]}, or {@code null}
+     * @return {@code [..., out]}
+     */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        Shape s = x.getShape();
+        int d = s.dimension();
+        if (d <= 2) {
+            return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        }
+        NDArray y = ai.djl.nn.core.Linear.linear(x.reshape(-1, s.get(d - 1)), weight, bias).singletonOrThrow();
+        return y.reshape(s.slice(0, d - 1).add(weight.getShape().get(0)));
     }
 
     @Override
