@@ -266,8 +266,8 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
             if (s == null) {
                 return null;
             }
-            NDArray lora = loraB(adapter).forward(ps, loraA(adapter).forward(ps, rows, false), false);
-            return Scalars.mul(lora, s.scaling());
+            // B(s·A(x)), in the order of the single-adapter forward, so a routed row equals its row alone.
+            return loraB(adapter).forward(ps, Scalars.mul(loraA(adapter).forward(ps, rows, false), s.scaling()), false);
         }, result.getShape().slice(1));
         return delta == null ? result : result.add(delta.toType(result.getDataType(), false));
     }
