@@ -1,0 +1,198 @@
+package dev.peft4j.examples;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the JSON summaries of {@link CompareMethods} (one {@code METHOD.json} per method in a
+ * directory, with an optional {@code METHOD.time.txt} from {@code /usr/bin/time -v}) into the
+ * comparison table (markdown) and a chart of test accuracy against trainable parameters (PNG,
+ * logarithmic x axis, with the majority-class and frozen-embedding lines).
+ *
+ * <pre>
+ * java -cp peft-examples/target/peft4j.jar dev.peft4j.examples.MethodsReport RUN_DIR TABLE.md CHART.png
+ * </pre>
+ */
+public final class MethodsReport {
+
+    /** Test accuracy of always answering {@code great} on the 1,000 test reviews. */
+    public static final double MAJORITY = 0.658;
+
+    /** Test accuracy of logistic regression on the frozen mean-pooled embeddings (the demo's baseline). */
+    public static final double FROZEN_BASELINE = 0.771;
+
+    /** One colour per method, in {@link MethodRecipe#METHODS} order (XChart's palette repeats hues). */
+    private static final Color[] COLORS = {
+        new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44), new Color(148, 103, 189),
+        new Color(214, 39, 40), new Color(140, 86, 75), new Color(227, 119, 194)};
+
+    private static final Pattern MAX_RSS = Pattern.compile("Maximum resident set size \\(kbytes\\): (\\d+)");
+
+    static {
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
+    private MethodsReport() {}
+
+    /** One method's figures. */
+    record Row(String method, String settings, double lr, long trainable, double percent, double accuracy,
+               double macroF1, double trainSeconds, double examplesPerSecond, double peakRssMib) {}
+
+    /**
+     * @param args the run directory, the markdown file and the PNG file to write
+     * @throws IOException when a summary is missing or unreadable, or writing fails
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length != 3) {
+            throw new IllegalArgumentException("usage: MethodsReport RUN_DIR TABLE.md CHART.png");
+        }
+        List<Row> rows = read(Path.of(args[0]));
+        writeAtomically(Path.of(args[1]), table(rows).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        chart(rows, Path.of(args[2]));
+        System.out.println("wrote " + args[1] + " and " + args[2]);
+    }
+
+    /**
+     * @param dir the directory with {@code METHOD.json} for every method of {@link MethodRecipe#METHODS} that ran
+     * @return the rows, in the table's order
+     * @throws IOException when no summary is there or one cannot be read
+     */
+    static List<Row> read(Path dir) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<Row> rows = new ArrayList<>();
+        for (String method : MethodRecipe.METHODS) {
+            Path file = dir.resolve(method + ".json");
+            if (!Files.isRegularFile(file)) {
+                continue;
+            }
+            JsonNode s = json.readTree(file.toFile());
+            double rss = timeRssMib(dir.resolve(method + ".time.txt")).orElse(s.path("peak_rss_mib").asDouble());
+            rows.add(new Row(method, s.path("settings").asText(), s.path("learning_rate").asDouble(),
+                    s.path("trainable_parameters").asLong(), s.path("trainable_percent").asDouble(),
+                    s.path("accuracy").asDouble(), s.path("macro_f1").asDouble(), s.path("train_seconds").asDouble(),
+                    s.path("examples_per_second").asDouble(), rss));
+        }
+        if (rows.isEmpty()) {
+            throw new NoSuchFileException(dir.toString(), null, "no METHOD.json summary of CompareMethods there");
+        }
+        return rows;
+    }
+
+    /** The peak RSS that {@code /usr/bin/time -v} reported, when its output is there. */
+    static Optional<Double> timeRssMib(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        Matcher m = MAX_RSS.matcher(Files.readString(file));
+        return m.find() ? Optional.of(Long.parseLong(m.group(1)) / 1024.0) : Optional.empty();
+    }
+
+    /**
+     * @param rows the figures
+     * @return the markdown table, one line per method
+     */
+    static String table(List<Row> rows) {
+        StringBuilder b = new StringBuilder();
+        b.append("| method | settings | lr | trainable parameters | % of the model | test accuracy | macro-F1 |"
+                + " training time | examples/s | peak RSS |\n");
+        b.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for (Row r : rows) {
+            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.3f%% | %s | %.4f | %d min %02d s | %.1f |"
+                    + " %,.0f MiB |%n", r.method(), r.settings(), lr(r.lr()), r.trainable(), r.percent(),
+                    accuracy(r.accuracy()), r.macroF1(), (long) r.trainSeconds() / 60, (long) r.trainSeconds() % 60,
+                    r.examplesPerSecond(), r.peakRssMib()));
+        }
+        return b.toString();
+    }
+
+    /** Accuracy with its standing: bold above the frozen baseline, a dagger at or below the majority class. */
+    private static String accuracy(double a) {
+        String v = String.format(Locale.ROOT, "%.4f", a);
+        if (a > FROZEN_BASELINE) {
+            return "**" + v + "**";
+        }
+        return a > MAJORITY ? v : v + " †";
+    }
+
+    private static String lr(double lr) {
+        return String.format(Locale.ROOT, "%.0e", lr).replace("e-0", "e-");
+    }
+
+    /**
+     * Draws accuracy against trainable parameters (log x), one labelled point per method.
+     *
+     * @param rows the figures
+     * @param file the PNG to write (atomically)
+     * @throws IOException when writing fails
+     */
+    static void chart(List<Row> rows, Path file) throws IOException {
+        XYChart chart = new XYChartBuilder().width(820).height(480)
+                .title("all-MiniLM-L6-v2 on fine-food reviews: test accuracy vs trainable parameters")
+                .xAxisTitle("trainable parameters (log scale, classifier head included)").yAxisTitle("test accuracy")
+                .build();
+        Styler.LegendPosition legend = Styler.LegendPosition.OutsideE;
+        chart.getStyler().setLegendPosition(legend);
+        chart.getStyler().setXAxisLogarithmic(true);
+        chart.getStyler().setXAxisDecimalPattern("#,###");
+        chart.getStyler().setYAxisDecimalPattern("0.00");
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setMarkerSize(11);
+        double min = rows.stream().mapToDouble(Row::trainable).min().orElse(1) / 2;
+        double max = rows.stream().mapToDouble(Row::trainable).max().orElse(10) * 2;
+        double lowest = Math.min(MAJORITY, rows.stream().mapToDouble(Row::accuracy).min().orElse(MAJORITY));
+        chart.getStyler().setYAxisMin(Math.floor((lowest - 0.02) * 50) / 50);
+        chart.getStyler().setYAxisMax(Math.max(0.9, rows.stream().mapToDouble(Row::accuracy).max().orElse(0.9)));
+        for (Row r : rows) {
+            XYSeries s = chart.addSeries(String.format(Locale.ROOT, "%s %.3f", r.method(), r.accuracy()),
+                    new double[] {r.trainable()}, new double[] {r.accuracy()});
+            s.setMarker(SeriesMarkers.CIRCLE);
+            s.setMarkerColor(COLORS[MethodRecipe.METHODS.indexOf(r.method()) % COLORS.length]);
+        }
+        line(chart, String.format(Locale.ROOT, "frozen embeddings + LR %.3f", FROZEN_BASELINE), min, max,
+                FROZEN_BASELINE, new Color(90, 90, 90));
+        line(chart, String.format(Locale.ROOT, "majority class %.3f", MAJORITY), min, max, MAJORITY,
+                new Color(180, 60, 60));
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void line(XYChart chart, String name, double from, double to, double y, Color color) {
+        XYSeries s = chart.addSeries(name, new double[] {from, to}, new double[] {y, y});
+        s.setMarker(SeriesMarkers.NONE);
+        s.setLineColor(color);
+        s.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
+                new float[] {6f, 4f}, 0f));
+    }
+
+    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, bytes);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
