@@ -21,6 +21,7 @@ import dev.peft4j.core.train.TrainingArguments;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.examples.methods.TuningMethod;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -48,10 +49,12 @@ import java.util.stream.Stream;
         name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "Fine-tune all-MiniLM-L6-v2 (builtin) with LoRA r=8 on query,value plus a classifier head on"
-                    + " Amazon Fine Food reviews (4,000 train / 1,000 test, labels great/other), report test"
-                    + " accuracy against the frozen-embedding baseline, save the adapter (PEFT format),"
-                    + " merge it and export a Hugging Face model directory.",
+            "Fine-tune all-MiniLM-L6-v2 (builtin) with LoRA r=8 on query,value (or another --method) plus a"
+                    + " classifier head on Amazon Fine Food reviews (4,000 train / 1,000 test, labels great/other),"
+                    + " report test accuracy against the frozen-embedding baseline, save the adapter (PEFT format;"
+                    + " bottleneck: AdapterHub's), merge it and export a Hugging Face model directory.",
+            "Merging needs a mergeable method (lora, ia3, bitfit); for prompt-tuning, p-tuning, prefix-tuning and"
+                    + " bottleneck the merge and export are skipped with a note: the adapter directory is the result.",
             "Data: Amazon Fine Food reviews (SNAP; McAuley and Leskovec, 2013) via the R package modeldata"
                     + " (small_fine_foods, MIT); see NOTICE."
         })
@@ -86,7 +89,7 @@ final class DemoCommand extends CliCommand {
             description = "The sequence vector fed to the head (default mean, as sentence-transformers).")
     String pooling;
 
-    @Mixin LoraOptions lora;
+    @Mixin MethodOptions method;
 
     @Mixin RunOptions run;
 
@@ -94,6 +97,8 @@ final class DemoCommand extends CliCommand {
     int run() throws Exception {
         long start = System.nanoTime();
         String loadBefore = loadAverage();
+        method.check();
+        method.applyTrainingDefaults(run);
         run.check();
         quantize.config();
         if (quick) {
@@ -115,8 +120,11 @@ final class DemoCommand extends CliCommand {
                     .build();
             ClassificationDataset test = ClassificationDataset.builder().setFile(testFile).setTokenizer(tokenizer)
                     .optLabels(train.labels()).build();
+            TuningMethod m = method.method();
+            String name = m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA")
+                    : m.displayName() + (quantize.enabled() ? " over a 4-bit base" : "");
             o.printf(Locale.ROOT, "peft4j demo: all-MiniLM-L6-v2 + %s on Amazon Fine Food reviews (%s)%n",
-                    quantize.enabled() ? "QLoRA" : "LoRA", String.join(" / ", train.labels().labels()));
+                    name, String.join(" / ", train.labels().labels()));
             o.printf(Locale.ROOT, "data: %d training and %d test reviews, up to %d tokens (%d truncated)%n",
                     train.size(), test.size(), run.maxLength, train.truncatedCount() + test.truncatedCount());
             o.flush();
@@ -136,14 +144,15 @@ final class DemoCommand extends CliCommand {
                     + " %.4f, macro-F1 %.4f (%.0f s)%n", baseline.accuracy(), baseline.macroF1(), seconds(t));
             o.flush();
 
-            PeftModel<?> peft = lora.wrap(model, List.of("query", "value"), List.of("classifier"), "SEQ_CLS",
-                    Builtins.ALL_MINILM_L6_V2, run.seed, manager);
+            PeftModel<?> peft = method.wrap(model, "SEQ_CLS", List.of("classifier"), Builtins.ALL_MINILM_L6_V2, null,
+                    run.seed, manager);
             long trainable = peft.trainableParameters().trainable();
+            double trainablePercent = peft.trainableParameters().percent();
             o.println(peft.trainableParameters());
-            o.printf(Locale.ROOT, "training: %s r=%d alpha=%s dropout=%s on %s + classifier head; %d epoch(s),"
+            o.printf(Locale.ROOT, "training: %s %s + classifier head; %d epoch(s),"
                     + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n",
-                    quantize.enabled() ? "QLoRA (" + quantize.type + " base)" : "LoRA", lora.r, num(lora.alpha),
-                    num(lora.dropout), lora.targetModules == null ? "query,value" : String.join(",", lora.targetModules),
+                    (m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA") : m.displayName())
+                            + (quantize.enabled() ? " (" + quantize.type + " base)" : ""), method.describe("SEQ_CLS"),
                     run.epochs, run.batchSize, num(run.lr), pool.name().toLowerCase(Locale.ROOT));
             o.flush();
             Throughput throughput = new Throughput();
@@ -169,16 +178,23 @@ final class DemoCommand extends CliCommand {
             train.labels().withMetadata(Map.of("task", "classify", "text_field", "text", "label_field", "label",
                     "pooling", pool.name().toLowerCase(Locale.ROOT), "max_length", Integer.toString(run.maxLength),
                     "base_model", Builtins.ALL_MINILM_L6_V2)).write(adapterDir.resolve(LabelSet.FILE_NAME));
-            // a 4-bit base is dequantized and merged in float32: what the adapted model computes, not re-rounded
-            BertForSequenceClassification merged = (BertForSequenceClassification) peft.mergeAndUnloadDense();
-            HfModelWriter.save(merged, ClassifierConfigJson.of(files.config().json(), merged.labels(), merged.pooling()),
-                    files.files().tokenizerFiles(), mergedDir);
-            BertForSequenceClassification reloaded = BertForSequenceClassification.loader().setModelDir(mergedDir)
-                    .setManager(manager).optPooling(pool).load();
-            int agree = MergedCheck.agreement(reloaded, classifier, test, EVAL_BATCH, manager);
-            o.printf(Locale.ROOT, "merged model reloaded from %s: same prediction as the adapted model on %d of the"
-                    + " first %d test reviews%n", mergedDir, agree, MergedCheck.size(test));
+            Integer agree = null;
+            if (m.mergeable()) {
+                // a 4-bit base is dequantized and merged in float32: what the adapted model computes, not re-rounded
+                BertForSequenceClassification merged = (BertForSequenceClassification) peft.mergeAndUnloadDense();
+                HfModelWriter.save(merged, ClassifierConfigJson.of(files.config().json(), merged.labels(),
+                        merged.pooling()), files.files().tokenizerFiles(), mergedDir);
+                BertForSequenceClassification reloaded = BertForSequenceClassification.loader()
+                        .setModelDir(mergedDir).setManager(manager).optPooling(pool).load();
+                agree = MergedCheck.agreement(reloaded, classifier, test, EVAL_BATCH, manager);
+                o.printf(Locale.ROOT, "merged model reloaded from %s: same prediction as the adapted model on %d of"
+                        + " the first %d test reviews%n", mergedDir, agree, MergedCheck.size(test));
+            } else {
+                o.printf(Locale.ROOT, "merge skipped: %s adapters cannot be merged into the base weights; the"
+                        + " adapter directory is the result (load it with --adapter)%n", m.displayName());
+            }
 
+            summary.put("method", m.cliName());
             summary.put("quick", quick);
             summary.put("quantize", quantize.enabled() ? quantize.type.bnbName() : null);
             summary.put("train_examples", train.size());
@@ -189,6 +205,7 @@ final class DemoCommand extends CliCommand {
             summary.put("macro_f1", tuned.macroF1());
             summary.put("merged_agreement", agree);
             summary.put("trainable_parameters", trainable);
+            summary.put("trainable_percent", trainablePercent);
             summary.put("steps", result.finalStep());
             summary.put("train_seconds", trainSeconds);
             summary.put("examples_per_second", throughput.examples / trainSeconds);
@@ -203,11 +220,14 @@ final class DemoCommand extends CliCommand {
         o.printf(Locale.ROOT, "done in %.0f s (peak RSS %s)%n", wall, summary.containsKey("peak_rss_mib")
                 ? String.format(Locale.ROOT, "%.0f MiB", (Double) summary.get("peak_rss_mib")) : "unknown");
         o.println("saved:");
-        o.println("  adapter (PEFT format):  " + adapterDir + "  (adapter_config.json, adapter_model.safetensors,"
-                + " labels.json)");
+        o.println("  adapter (PEFT format):  " + adapterDir + "  (adapter_config.json, "
+                + (method.method() == TuningMethod.BOTTLENECK ? "adapter.safetensors" : "adapter_model.safetensors")
+                + ", labels.json)");
         o.println("  training log:           " + adapterDir.resolve("metrics.jsonl") + ", "
                 + adapterDir.resolve("training-curve.png"));
-        o.println("  merged model (HF dir):  " + mergedDir + "  (config.json, model.safetensors, tokenizer.json)");
+        if (Files.isDirectory(mergedDir)) {
+            o.println("  merged model (HF dir):  " + mergedDir + "  (config.json, model.safetensors, tokenizer.json)");
+        }
         o.println("  summary:                " + out.resolve(SUMMARY));
         o.println("evaluate the adapter again with: peft4j eval --model " + Builtins.ALL_MINILM_L6_V2 + " --adapter "
                 + adapterDir + " --data " + testFile + quantize.commandLine());

@@ -6,6 +6,7 @@ import dev.peft4j.core.data.CausalLmDataset;
 import dev.peft4j.core.data.ChatTemplate;
 import dev.peft4j.core.data.ClassificationDataset;
 import dev.peft4j.core.data.LabelSet;
+import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
@@ -29,7 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code peft4j train}: fine-tunes a LoRA adapter for text classification (BERT, with a trained
+ * {@code peft4j train}: fine-tunes an adapter of any PEFT method ({@code --method}, default LoRA) for text classification (BERT, with a trained
  * classifier head saved as {@code modules_to_save}) or causal language modelling (Llama family),
  * and writes into {@code --out} the adapter in PEFT format, {@code labels.json} (classification),
  * {@code metrics.jsonl}, {@code training-curve.png} and the trainer's checkpoints.
@@ -38,7 +39,7 @@ import java.util.Map;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Fine-tune a LoRA adapter and save it in PEFT format.",
+            "Fine-tune an adapter (--method, default lora) and save it in PEFT format (bottleneck: AdapterHub's).",
             "classify: M is builtin:all-minilm-l6-v2 or a BERT directory; rows have a text and a label field"
                     + " (JSONL or CSV); the classifier head is trained too.",
             "causal-lm: M is a Llama/Qwen2/Mistral directory; JSONL rows are {prompt, completion},"
@@ -77,7 +78,7 @@ final class TrainCommand extends CliCommand {
             description = "causal-lm: the template of messages rows (default chatml).")
     String chatTemplate;
 
-    @Mixin LoraOptions lora;
+    @Mixin MethodOptions method;
 
     @Mixin RunOptions run;
 
@@ -100,6 +101,8 @@ final class TrainCommand extends CliCommand {
 
     @Override
     int run() throws Exception {
+        method.check();
+        method.applyTrainingDefaults(run);
         run.check();
         quantize.config();
         ModelFiles files = ModelFiles.resolve(model);
@@ -134,7 +137,7 @@ final class TrainCommand extends CliCommand {
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
                     quantize.weightLoader(files.config()));
             reportQuantized(base);
-            PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of("classifier"), task.peftTaskType, model,
+            PeftModel<?> peft = method.wrap(base, task.peftTaskType, List.of("classifier"), model, modelDir(),
                     run.seed, manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " examples, labels " + train.labels().labels()
@@ -153,6 +156,7 @@ final class TrainCommand extends CliCommand {
             peft.save(out);
             labelsJson.write(out.resolve(LabelSet.FILE_NAME));
             summary.put("task", task.cliName);
+            putMethod(summary, peft);
             summary.put("train_examples", train.size());
             summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
             summary.put("steps", result.finalStep());
@@ -187,7 +191,7 @@ final class TrainCommand extends CliCommand {
             CausalLmDataset eval = evalFile == null ? null : data.load(evalFile, run.maxLength, template, skipBadRows);
             LlamaForCausalLM base = quantize.loadLlama(files.dir(), manager);
             reportQuantized(base);
-            PeftModel<?> peft = lora.wrap(base, task.defaultTargets, List.of(), task.peftTaskType, model, run.seed,
+            PeftModel<?> peft = method.wrap(base, task.peftTaskType, List.of(), model, modelDir(), run.seed,
                     manager);
             printInfo(peft.trainableParameters().toString());
             printInfo("train: " + train.size() + " sequences" + skipped(train.skippedRows()));
@@ -199,6 +203,7 @@ final class TrainCommand extends CliCommand {
             TrainingResult result = AdapterRun.fit(tuner.build(), out);
             peft.save(out);
             summary.put("task", task.cliName);
+            putMethod(summary, peft);
             summary.put("train_sequences", train.size());
             summary.put("skipped_rows", train.skippedRows() + (eval == null ? 0 : eval.skippedRows()));
             summary.put("steps", result.finalStep());
@@ -207,6 +212,18 @@ final class TrainCommand extends CliCommand {
             summary.put("adapter", out.toString());
         }
         return summary;
+    }
+
+    /** The method and its trainable parameters (count and percentage of the whole model). */
+    private void putMethod(Map<String, Object> summary, PeftModel<?> peft) {
+        summary.put("method", method.method().cliName());
+        summary.put("trainable_parameters", peft.trainableParameters().trainable());
+        summary.put("trainable_percent", peft.trainableParameters().percent());
+    }
+
+    /** @return the model directory, or null for a builtin model */
+    private Path modelDir() {
+        return Builtins.isBuiltin(model) ? null : Path.of(model);
     }
 
     private void reportQuantized(Module base) {
