@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=${1:-compare-run}
 shift || true
-JAR=peft-examples/target/peft4j.jar
+JAR=${JAR:-peft-examples/target/peft4j.jar}
 [ -f "$JAR" ] || { echo "build first: mvn -B -o -q -pl peft-examples -am package -DskipTests" >&2; exit 1; }
 METHODS=${METHODS:-"lora ia3 bottleneck bitfit prompt-tuning p-tuning prefix-tuning"}
 mkdir -p "$RUN_DIR"

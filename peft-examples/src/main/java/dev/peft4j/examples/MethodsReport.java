@@ -36,13 +36,17 @@ import java.util.regex.Pattern;
  */
 public final class MethodsReport {
 
+    /** The methods in the table's order ({@code --method} names). */
+    public static final List<String> METHODS = List.of(
+            "lora", "ia3", "bottleneck", "bitfit", "prompt-tuning", "p-tuning", "prefix-tuning");
+
     /** Test accuracy of always answering {@code great} on the 1,000 test reviews. */
     public static final double MAJORITY = 0.658;
 
     /** Test accuracy of logistic regression on the frozen mean-pooled embeddings (the demo's baseline). */
     public static final double FROZEN_BASELINE = 0.771;
 
-    /** One colour per method, in {@link MethodRecipe#METHODS} order (XChart's palette repeats hues). */
+    /** One colour per method, in {@link #METHODS} order (XChart's palette repeats hues). */
     private static final Color[] COLORS = {
         new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44), new Color(148, 103, 189),
         new Color(214, 39, 40), new Color(140, 86, 75), new Color(227, 119, 194)};
@@ -76,14 +80,14 @@ public final class MethodsReport {
     }
 
     /**
-     * @param dir the directory with {@code METHOD.json} for every method of {@link MethodRecipe#METHODS} that ran
+     * @param dir the directory with {@code METHOD.json} for every method of {@link #METHODS} that ran
      * @return the rows, in the table's order
      * @throws IOException when no summary is there or one cannot be read
      */
     static List<Row> read(Path dir) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<Row> rows = new ArrayList<>();
-        for (String method : MethodRecipe.METHODS) {
+        for (String method : METHODS) {
             Path file = dir.resolve(method + ".json");
             if (!Files.isRegularFile(file)) {
                 continue;
@@ -169,7 +173,7 @@ public final class MethodsReport {
             XYSeries s = chart.addSeries(String.format(Locale.ROOT, "%s %.3f", r.method(), r.accuracy()),
                     new double[] {r.trainable()}, new double[] {r.accuracy()});
             s.setMarker(SeriesMarkers.CIRCLE);
-            s.setMarkerColor(COLORS[MethodRecipe.METHODS.indexOf(r.method()) % COLORS.length]);
+            s.setMarkerColor(COLORS[METHODS.indexOf(r.method()) % COLORS.length]);
         }
         line(chart, String.format(Locale.ROOT, "frozen embeddings + LR %.3f", FROZEN_BASELINE), min, max,
                 FROZEN_BASELINE, new Color(90, 90, 90));
