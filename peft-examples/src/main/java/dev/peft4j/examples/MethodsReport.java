@@ -61,9 +61,37 @@ public final class MethodsReport {
 
     private MethodsReport() {}
 
-    /** One method's figures. */
+    /** One method's figures; {@code heldOut} rows (tuning runs) were evaluated on training reviews. */
     record Row(String method, String settings, double lr, long trainable, double percent, double accuracy,
-               double macroF1, double trainSeconds, double examplesPerSecond, double peakRssMib) {}
+               double macroF1, double trainSeconds, double examplesPerSecond, double peakRssMib, boolean heldOut,
+               int trainExamples, int evalExamples) {}
+
+    /**
+     * The lines every method is read against: on the test reviews the majority class (0.658) and the
+     * frozen-embedding baseline (0.771); on held-out training reviews the majority class of those
+     * reviews (no baseline: NaN).
+     */
+    record References(double majority, double baseline) {
+
+        static References of(List<Row> rows) throws IOException {
+            if (rows.stream().noneMatch(Row::heldOut)) {
+                return new References(MAJORITY, FROZEN_BASELINE);
+            }
+            Row r = rows.get(0);
+            if (rows.stream().anyMatch(o -> !o.heldOut() || o.trainExamples() != r.trainExamples()
+                    || o.evalExamples() != r.evalExamples())) {
+                throw new IllegalArgumentException("the summaries mix evaluation sets (test and held-out, or other"
+                        + " held-out sizes); put each set's runs in its own directory");
+            }
+            List<dev.peft4j.core.data.LabeledText> all = ClassifyReviews.reviews("train.jsonl",
+                    r.trainExamples() + r.evalExamples());
+            List<dev.peft4j.core.data.LabeledText> heldOut = all.subList(r.trainExamples(), all.size());
+            long top = heldOut.stream().collect(java.util.stream.Collectors.groupingBy(
+                    dev.peft4j.core.data.LabeledText::label, java.util.stream.Collectors.counting()))
+                    .values().stream().mapToLong(Long::longValue).max().orElse(0);
+            return new References((double) top / heldOut.size(), Double.NaN);
+        }
+    }
 
     /**
      * @param args the run directory, the markdown file and the PNG file to write
@@ -74,8 +102,9 @@ public final class MethodsReport {
             throw new IllegalArgumentException("usage: MethodsReport RUN_DIR TABLE.md CHART.png");
         }
         List<Row> rows = read(Path.of(args[0]));
-        writeAtomically(Path.of(args[1]), table(rows).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        chart(rows, Path.of(args[2]));
+        References refs = References.of(rows);
+        writeAtomically(Path.of(args[1]), table(rows, refs).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        chart(rows, refs, Path.of(args[2]));
         System.out.println("wrote " + args[1] + " and " + args[2]);
     }
 
@@ -94,10 +123,12 @@ public final class MethodsReport {
             }
             JsonNode s = json.readTree(file.toFile());
             double rss = timeRssMib(dir.resolve(method + ".time.txt")).orElse(s.path("peak_rss_mib").asDouble());
+            boolean heldOut = s.has("holdout_examples");
             rows.add(new Row(method, s.path("settings").asText(), s.path("learning_rate").asDouble(),
                     s.path("trainable_parameters").asLong(), s.path("trainable_percent").asDouble(),
                     s.path("accuracy").asDouble(), s.path("macro_f1").asDouble(), s.path("train_seconds").asDouble(),
-                    s.path("examples_per_second").asDouble(), rss));
+                    s.path("examples_per_second").asDouble(), rss, heldOut, s.path("train_examples").asInt(),
+                    s.path(heldOut ? "holdout_examples" : "test_examples").asInt()));
         }
         if (rows.isEmpty()) {
             throw new NoSuchFileException(dir.toString(), null, "no METHOD.json summary of CompareMethods there");
@@ -116,29 +147,31 @@ public final class MethodsReport {
 
     /**
      * @param rows the figures
+     * @param refs the reference lines: bold above the baseline, a dagger at or below the majority class
      * @return the markdown table, one line per method
      */
-    static String table(List<Row> rows) {
+    static String table(List<Row> rows, References refs) {
         StringBuilder b = new StringBuilder();
-        b.append("| method | settings | lr | trainable parameters | % of the model | test accuracy | macro-F1 |"
-                + " training time | examples/s | peak RSS |\n");
+        b.append("| method | settings | lr | trainable parameters | % of the model | "
+                + (rows.get(0).heldOut() ? "held-out accuracy" : "test accuracy")
+                + " | macro-F1 | training time | examples/s | peak RSS |\n");
         b.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Row r : rows) {
             b.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.3f%% | %s | %.4f | %d min %02d s | %.1f |"
                     + " %,.0f MiB |%n", r.method(), r.settings(), lr(r.lr()), r.trainable(), r.percent(),
-                    accuracy(r.accuracy()), r.macroF1(), (long) r.trainSeconds() / 60, (long) r.trainSeconds() % 60,
+                    accuracy(r.accuracy(), refs), r.macroF1(), (long) r.trainSeconds() / 60, (long) r.trainSeconds() % 60,
                     r.examplesPerSecond(), r.peakRssMib()));
         }
         return b.toString();
     }
 
     /** Accuracy with its standing: bold above the frozen baseline, a dagger at or below the majority class. */
-    private static String accuracy(double a) {
+    private static String accuracy(double a, References refs) {
         String v = String.format(Locale.ROOT, "%.4f", a);
-        if (a > FROZEN_BASELINE) {
+        if (a > refs.baseline()) {
             return "**" + v + "**";
         }
-        return a > MAJORITY ? v : v + " †";
+        return a > refs.majority() ? v : v + " †";
     }
 
     private static String lr(double lr) {
@@ -149,13 +182,19 @@ public final class MethodsReport {
      * Draws accuracy against trainable parameters (log x), one labelled point per method.
      *
      * @param rows the figures
+     * @param refs the reference lines
      * @param file the PNG to write (atomically)
      * @throws IOException when writing fails
      */
-    static void chart(List<Row> rows, Path file) throws IOException {
+    static void chart(List<Row> rows, References refs, Path file) throws IOException {
+        Row first = rows.get(0);
+        String on = first.heldOut() ? String.format(Locale.ROOT, "accuracy on %d held-out training reviews",
+                first.evalExamples()) : String.format(Locale.ROOT, "accuracy on the %,d test reviews",
+                first.evalExamples());
         XYChart chart = new XYChartBuilder().width(820).height(480)
-                .title("all-MiniLM-L6-v2 on fine-food reviews: test accuracy vs trainable parameters")
-                .xAxisTitle("trainable parameters (log scale, classifier head included)").yAxisTitle("test accuracy")
+                .title(String.format(Locale.ROOT, "all-MiniLM-L6-v2, %,d fine-food reviews: accuracy vs trainable"
+                        + " parameters", first.trainExamples()))
+                .xAxisTitle("trainable parameters (log scale, classifier head included)").yAxisTitle(on)
                 .build();
         Styler.LegendPosition legend = Styler.LegendPosition.OutsideE;
         chart.getStyler().setLegendPosition(legend);
@@ -166,7 +205,7 @@ public final class MethodsReport {
         chart.getStyler().setMarkerSize(11);
         double min = rows.stream().mapToDouble(Row::trainable).min().orElse(1) / 2;
         double max = rows.stream().mapToDouble(Row::trainable).max().orElse(10) * 2;
-        double lowest = Math.min(MAJORITY, rows.stream().mapToDouble(Row::accuracy).min().orElse(MAJORITY));
+        double lowest = Math.min(refs.majority(), rows.stream().mapToDouble(Row::accuracy).min().orElse(1));
         chart.getStyler().setYAxisMin(Math.floor((lowest - 0.02) * 50) / 50);
         chart.getStyler().setYAxisMax(Math.max(0.9, rows.stream().mapToDouble(Row::accuracy).max().orElse(0.9)));
         for (Row r : rows) {
@@ -175,9 +214,11 @@ public final class MethodsReport {
             s.setMarker(SeriesMarkers.CIRCLE);
             s.setMarkerColor(COLORS[METHODS.indexOf(r.method()) % COLORS.length]);
         }
-        line(chart, String.format(Locale.ROOT, "frozen embeddings + LR %.3f", FROZEN_BASELINE), min, max,
-                FROZEN_BASELINE, new Color(90, 90, 90));
-        line(chart, String.format(Locale.ROOT, "majority class %.3f", MAJORITY), min, max, MAJORITY,
+        if (!Double.isNaN(refs.baseline())) {
+            line(chart, String.format(Locale.ROOT, "frozen embeddings + LR %.3f", refs.baseline()), min, max,
+                    refs.baseline(), new Color(90, 90, 90));
+        }
+        line(chart, String.format(Locale.ROOT, "majority class %.3f", refs.majority()), min, max, refs.majority(),
                 new Color(180, 60, 60));
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (OutputStream out = Files.newOutputStream(tmp)) {

@@ -20,11 +20,11 @@ class MethodsReportTest {
     private static final String LORA = "{\"method\": \"lora\", \"settings\": \"r=8, alpha 16, query+value\","
             + " \"learning_rate\": 0.001, \"trainable_parameters\": 74498, \"trainable_percent\": 0.3291,"
             + " \"accuracy\": 0.853, \"macro_f1\": 0.8321, \"train_seconds\": 125.6, \"examples_per_second\": 31.85,"
-            + " \"peak_rss_mib\": 2000.0}";
+            + " \"peak_rss_mib\": 2000.0, \"train_examples\": 4000, \"test_examples\": 1000}";
     private static final String PROMPT = "{\"method\": \"prompt-tuning\", \"settings\": \"20 virtual tokens\","
             + " \"learning_rate\": 0.03, \"trainable_parameters\": 8450, \"trainable_percent\": 0.0374,"
             + " \"accuracy\": 0.658, \"macro_f1\": 0.3967, \"train_seconds\": 61.0, \"examples_per_second\": 65.57,"
-            + " \"peak_rss_mib\": 1800.0}";
+            + " \"peak_rss_mib\": 1800.0, \"train_examples\": 4000, \"test_examples\": 1000}";
 
     @Test
     void tableInMethodOrderWithTimeRssAndStanding(@TempDir Path dir) throws Exception {
@@ -34,7 +34,7 @@ class MethodsReportTest {
         Files.writeString(dir.resolve("lora.time.txt"), "\tMaximum resident set size (kbytes): 2662400\n");
         List<MethodsReport.Row> rows = MethodsReport.read(dir);
         assertEquals(List.of("lora", "prompt-tuning"), rows.stream().map(MethodsReport.Row::method).toList());
-        String[] lines = MethodsReport.table(rows).split("\n");
+        String[] lines = MethodsReport.table(rows, MethodsReport.References.of(rows)).split("\n");
         assertEquals(4, lines.length);
         assertEquals("| lora | r=8, alpha 16, query+value | 1e-3 | 74,498 | 0.329% | **0.8530** | 0.8321 | 2 min 05 s"
                 + " | 31.9 | 2,600 MiB |", lines[2]);
@@ -52,6 +52,21 @@ class MethodsReportTest {
         byte[] head = Arrays.copyOf(Files.readAllBytes(png), 4);
         assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
         assertTrue(Files.readString(dir.resolve("t.md")).startsWith("| method | settings | lr |"));
+    }
+
+    @Test
+    void heldOutRunsAreReadAgainstTheirOwnMajorityClass(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("ia3.json"), "{\"method\": \"ia3\", \"learning_rate\": 0.01,"
+                + " \"train_examples\": 1000, \"holdout_examples\": 500, \"accuracy\": 0.802}");
+        List<MethodsReport.Row> rows = MethodsReport.read(dir);
+        MethodsReport.References refs = MethodsReport.References.of(rows);
+        assertEquals(0.632, refs.majority(), 1e-12);   // 316 of training reviews 1,001-1,500 are "great"
+        assertTrue(Double.isNaN(refs.baseline()));
+        assertTrue(MethodsReport.table(rows, refs).contains("| held-out accuracy |"));
+        Files.writeString(dir.resolve("lora.json"), LORA);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MethodsReport.References.of(MethodsReport.read(dir)));
+        assertTrue(e.getMessage().startsWith("the summaries mix evaluation sets"), e.getMessage());
     }
 
     @Test
