@@ -52,6 +52,7 @@ public final class MethodsReport {
         new Color(214, 39, 40), new Color(140, 86, 75), new Color(227, 119, 194)};
 
     private static final Pattern MAX_RSS = Pattern.compile("Maximum resident set size \\(kbytes\\): (\\d+)");
+    private static final Pattern CPU = Pattern.compile("(?:User|System) time \\(seconds\\): ([0-9.]+)");
 
     static {
         if (System.getProperty("java.awt.headless") == null) {
@@ -63,8 +64,8 @@ public final class MethodsReport {
 
     /** One method's figures; {@code heldOut} rows (tuning runs) were evaluated on training reviews. */
     record Row(String method, String settings, double lr, long trainable, double percent, double accuracy,
-               double macroF1, double trainSeconds, double examplesPerSecond, double peakRssMib, boolean heldOut,
-               int trainExamples, int evalExamples) {}
+               double macroF1, double trainSeconds, double examplesPerSecond, double peakRssMib, double cpuSeconds,
+               boolean heldOut, int trainExamples, int evalExamples) {}
 
     /**
      * The lines every method is read against: on the test reviews the majority class (0.658) and the
@@ -127,7 +128,8 @@ public final class MethodsReport {
             rows.add(new Row(method, s.path("settings").asText(), s.path("learning_rate").asDouble(),
                     s.path("trainable_parameters").asLong(), s.path("trainable_percent").asDouble(),
                     s.path("accuracy").asDouble(), s.path("macro_f1").asDouble(), s.path("train_seconds").asDouble(),
-                    s.path("examples_per_second").asDouble(), rss, heldOut, s.path("train_examples").asInt(),
+                    s.path("examples_per_second").asDouble(), rss,
+                    cpuSeconds(dir.resolve(method + ".time.txt")).orElse(Double.NaN), heldOut, s.path("train_examples").asInt(),
                     s.path(heldOut ? "holdout_examples" : "test_examples").asInt()));
         }
         if (rows.isEmpty()) {
@@ -145,6 +147,21 @@ public final class MethodsReport {
         return m.find() ? Optional.of(Long.parseLong(m.group(1)) / 1024.0) : Optional.empty();
     }
 
+    /** User + system CPU seconds of the whole process, from {@code /usr/bin/time -v}'s output when it is there. */
+    static Optional<Double> cpuSeconds(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        Matcher m = CPU.matcher(Files.readString(file));
+        double sum = 0;
+        int found = 0;
+        while (m.find()) {
+            sum += Double.parseDouble(m.group(1));
+            found++;
+        }
+        return found == 2 ? Optional.of(sum) : Optional.empty();
+    }
+
     /**
      * @param rows the figures
      * @param refs the reference lines: bold above the baseline, a dagger at or below the majority class
@@ -154,13 +171,13 @@ public final class MethodsReport {
         StringBuilder b = new StringBuilder();
         b.append("| method | settings | lr | trainable parameters | % of the model | "
                 + (rows.get(0).heldOut() ? "held-out accuracy" : "test accuracy")
-                + " | macro-F1 | training time | examples/s | peak RSS |\n");
-        b.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                + " | macro-F1 | training time | examples/s | peak RSS | CPU time (whole run) |\n");
+        b.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.3f%% | %s | %.4f | %d min %02d s | %.1f |"
-                    + " %,.0f MiB |%n", r.method(), r.settings(), lr(r.lr()), r.trainable(), r.percent(),
-                    accuracy(r.accuracy(), refs), r.macroF1(), (long) r.trainSeconds() / 60, (long) r.trainSeconds() % 60,
-                    r.examplesPerSecond(), r.peakRssMib()));
+            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.3f%% | %s | %.4f | %s | %.1f | %,.0f MiB | %s |%n",
+                    r.method(), r.settings(), lr(r.lr()), r.trainable(), r.percent(), accuracy(r.accuracy(), refs),
+                    r.macroF1(), duration(r.trainSeconds()), r.examplesPerSecond(), r.peakRssMib(),
+                    Double.isNaN(r.cpuSeconds()) ? "—" : duration(r.cpuSeconds())));
         }
         return b.toString();
     }
@@ -172,6 +189,11 @@ public final class MethodsReport {
             return "**" + v + "**";
         }
         return a > refs.majority() ? v : v + " †";
+    }
+
+    private static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return String.format(Locale.ROOT, "%d min %02d s", s / 60, s % 60);
     }
 
     private static String lr(double lr) {

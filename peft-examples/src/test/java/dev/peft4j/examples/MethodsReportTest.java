@@ -31,16 +31,17 @@ class MethodsReportTest {
         Files.writeString(dir.resolve("prompt-tuning.json"), PROMPT);
         Files.writeString(dir.resolve("lora.json"), LORA);
         // /usr/bin/time -v's figure wins over the JVM's own VmHWM: 2,662,400 kB = 2,600 MiB
-        Files.writeString(dir.resolve("lora.time.txt"), "\tMaximum resident set size (kbytes): 2662400\n");
+        Files.writeString(dir.resolve("lora.time.txt"), "\tUser time (seconds): 150.25\n"
+                + "\tSystem time (seconds): 9.50\n\tMaximum resident set size (kbytes): 2662400\n");
         List<MethodsReport.Row> rows = MethodsReport.read(dir);
         assertEquals(List.of("lora", "prompt-tuning"), rows.stream().map(MethodsReport.Row::method).toList());
         String[] lines = MethodsReport.table(rows, MethodsReport.References.of(rows)).split("\n");
         assertEquals(4, lines.length);
-        assertEquals("| lora | r=8, alpha 16, query+value | 1e-3 | 74,498 | 0.329% | **0.8530** | 0.8321 | 2 min 05 s"
-                + " | 31.9 | 2,600 MiB |", lines[2]);
+        assertEquals("| lora | r=8, alpha 16, query+value | 1e-3 | 74,498 | 0.329% | **0.8530** | 0.8321 | 2 min 06 s"
+                + " | 31.9 | 2,600 MiB | 2 min 40 s |", lines[2]);
         // at the majority class: no bold, a dagger; RSS from the summary when time -v's file is absent
         assertEquals("| prompt-tuning | 20 virtual tokens | 3e-2 | 8,450 | 0.037% | 0.6580 † | 0.3967 | 1 min 01 s"
-                + " | 65.6 | 1,800 MiB |", lines[3]);
+                + " | 65.6 | 1,800 MiB | — |", lines[3]);
     }
 
     @Test
