@@ -234,7 +234,9 @@ public final class MethodsReport {
             XYSeries s = chart.addSeries(String.format(Locale.ROOT, "%s %.3f", r.method(), r.accuracy()),
                     new double[] {r.trainable()}, new double[] {r.accuracy()});
             s.setMarker(SeriesMarkers.CIRCLE);
-            s.setMarkerColor(COLORS[METHODS.indexOf(r.method()) % COLORS.length]);
+            Color color = COLORS[METHODS.indexOf(r.method()) % COLORS.length];
+            s.setMarkerColor(color);
+            s.setLineColor(color);
         }
         if (!Double.isNaN(refs.baseline())) {
             line(chart, String.format(Locale.ROOT, "frozen embeddings + LR %.3f", refs.baseline()), min, max,
