@@ -1,0 +1,193 @@
+package dev.peft4j.examples;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.peft4j.core.adapter.TrainableParameters;
+import dev.peft4j.core.data.LabeledText;
+import dev.peft4j.core.model.PretrainedOptions;
+import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.core.train.EvaluationResult;
+import dev.peft4j.core.train.FineTuner;
+import dev.peft4j.core.train.StepListener;
+import dev.peft4j.core.train.StepMetrics;
+import dev.peft4j.core.train.TrainingArguments;
+import dev.peft4j.examples.methods.MethodDefaults;
+import dev.peft4j.examples.methods.TuningMethod;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One row of the method comparison in {@code docs/methods.md}: trains one PEFT method (and the
+ * classifier head) on the built-in all-MiniLM-L6-v2 with the fine-foods reviews bundled in this
+ * jar, evaluates it and writes the figures as JSON. Every method gets the same data and the same
+ * budget ({@link #EPOCHS} epochs); its configuration and learning rate are its defaults in
+ * {@link MethodDefaults}, as {@code peft4j train/demo --method NAME} use them.
+ *
+ * <pre>
+ * java -cp peft-examples/target/peft4j.jar dev.peft4j.examples.CompareMethods --method lora \
+ *     [--epochs 1] [--lr X] [--train 4000] [--test 1000] [--holdout N] [--max-length 128] \
+ *     [--threads N] [--out lora.json]
+ * </pre>
+ *
+ * {@code --holdout N} is for tuning: train on the first {@code --train} training reviews and
+ * evaluate on the next {@code N} training reviews, never on the test reviews. {@code
+ * scripts/compare-methods.sh} runs this once per method, each in its own JVM, then {@link
+ * MethodsReport} turns the JSON files into the table and chart.
+ */
+public final class CompareMethods {
+
+    /**
+     * Passes over the training reviews, the same for every method: one epoch (250 steps of 16) keeps
+     * the seven runs within about 30 minutes on a quiet 2-core machine.
+     */
+    public static final int EPOCHS = 1;
+
+    private static final String MODEL = "builtin:all-minilm-l6-v2";
+    private static final int MIB = 1024 * 1024;
+
+    private CompareMethods() {}
+
+    /**
+     * @param args the options above
+     * @throws Exception when loading, training or writing fails
+     */
+    public static void main(String[] args) throws Exception {
+        ClassifyReviews.threads(args);
+        TuningMethod method = TuningMethod.parse(ClassifyReviews.option(args, "--method", "lora"));
+        int trainRows = Integer.parseInt(ClassifyReviews.option(args, "--train", "4000"));
+        int holdout = Integer.parseInt(ClassifyReviews.option(args, "--holdout", "0"));
+        int epochs = Integer.parseInt(ClassifyReviews.option(args, "--epochs", "" + EPOCHS));
+        double lr = Double.parseDouble(ClassifyReviews.option(args, "--lr", "" + MethodDefaults.training(method).learningRate()));
+        int maxLength = Integer.parseInt(ClassifyReviews.option(args, "--max-length", "128"));
+        Path out = Path.of(ClassifyReviews.option(args, "--out", method.cliName() + ".json"));
+
+        List<LabeledText> train;
+        List<LabeledText> test;
+        if (holdout > 0) {
+            List<LabeledText> all = ClassifyReviews.reviews("train.jsonl", trainRows + holdout);
+            train = all.subList(0, trainRows);
+            test = all.subList(trainRows, all.size());
+        } else {
+            train = ClassifyReviews.reviews("train.jsonl", trainRows);
+            test = ClassifyReviews.reviews("test.jsonl", Integer.parseInt(ClassifyReviews.option(args, "--test",
+                    "1000")));
+        }
+        PretrainedOptions options = PretrainedOptions.builder().optLabels(List.of("great", "other"))
+                .optPooling(Pooling.MEAN).optMaxLength(maxLength).build();
+
+        Map<String, Object> summary = new LinkedHashMap<>();
+        try (BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(MODEL, options)) {
+            PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(model,
+                    MethodDefaults.config(method, "SEQ_CLS", List.of("classifier")));
+            TrainableParameters params = peft.trainableParameters();
+            System.out.printf(Locale.ROOT, "%s (%s): %s%n", method.cliName(), settings(method), params);
+            Throughput throughput = new Throughput();
+            FineTuner tuner = FineTuner.builder().setModel(peft).setTrainData(train).addListener(throughput)
+                    .optArguments(TrainingArguments.builder().optEpochs(epochs).optLearningRate(lr)
+                            .optMaxLength(maxLength).build())
+                    .build();
+            long start = System.nanoTime();
+            tuner.fit();
+            double trainSeconds = (System.nanoTime() - start) / 1e9;
+            EvaluationResult result = tuner.evaluate(test);
+            System.out.printf(Locale.ROOT, "%s: %s accuracy %.4f, macro-F1 %.4f; trained in %.0f s (%.1f examples/s)%n",
+                    method.cliName(), holdout > 0 ? "held-out" : "test", result.accuracy(), result.macroF1(),
+                    trainSeconds, throughput.examples / trainSeconds);
+
+            summary.put("method", method.cliName());
+            summary.put("settings", settings(method));
+            summary.put("learning_rate", lr);
+            summary.put("epochs", epochs);
+            summary.put("max_length", maxLength);
+            summary.put("train_examples", train.size());
+            summary.put(holdout > 0 ? "holdout_examples" : "test_examples", test.size());
+            summary.put("evaluated_on", holdout > 0 ? "held-out training reviews" : "test");
+            summary.put("trainable_parameters", params.trainable());
+            summary.put("all_parameters", params.all());
+            summary.put("trainable_percent", params.percent());
+            summary.put("accuracy", result.accuracy());
+            summary.put("macro_f1", result.macroF1());
+            summary.put("final_train_loss", throughput.lastLoss);
+            summary.put("train_seconds", trainSeconds);
+            summary.put("examples_per_second", throughput.examples / trainSeconds);
+            summary.put("tokens_per_second", throughput.tokens / trainSeconds);
+        }
+        peakRssMib().ifPresent(mib -> summary.put("peak_rss_mib", mib));
+        summary.put("load_average", loadAverage());
+        write(out, summary);
+        System.out.println("summary: " + out);
+    }
+
+    /** The method's default settings in words, for the table. */
+    static String settings(TuningMethod method) {
+        return switch (method) {
+            case LORA -> String.format(Locale.ROOT, "r=%d, alpha %.0f, %s", MethodDefaults.LORA_R,
+                    MethodDefaults.LORA_ALPHA, String.join("+", MethodDefaults.LORA_TARGETS_BERT));
+            case IA3 -> "PEFT's BERT targets: key, value, output.dense";
+            case PROMPT_TUNING -> MethodDefaults.PROMPT_TUNING_VIRTUAL_TOKENS + " virtual tokens, "
+                    + MethodDefaults.PROMPT_TUNING_INIT.name() + " init";
+            case P_TUNING -> MethodDefaults.P_TUNING_VIRTUAL_TOKENS + " virtual tokens, MLP "
+                    + MethodDefaults.P_TUNING_ENCODER_HIDDEN_SIZE;
+            case PREFIX_TUNING -> MethodDefaults.PREFIX_TUNING_VIRTUAL_TOKENS + " virtual tokens per layer"
+                    + (MethodDefaults.PREFIX_TUNING_PROJECTION ? ", projection" : "");
+            case BOTTLENECK -> MethodDefaults.BOTTLENECK_PRESET.cliName() + ", reduction "
+                    + MethodDefaults.bottleneck(MethodDefaults.BOTTLENECK_PRESET, "SEQ_CLS").build().reductionFactor();
+            case BITFIT -> "bias terms: " + MethodDefaults.BITFIT_BIAS_TERMS;
+        };
+    }
+
+    /** Writes the summary through a temporary file, so a half-written summary never exists. */
+    private static void write(Path out, Map<String, Object> summary) throws IOException {
+        Path dir = out.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, out.getFileName().toString(), ".tmp");
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), summary);
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** {@code VmHWM} of {@code /proc/self/status}: the process's peak resident set size, where Linux has it. */
+    private static java.util.Optional<Double> peakRssMib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return java.util.Optional.of(Long.parseLong(line.substring(6).trim().split("\\s+")[0])
+                            * 1024.0 / MIB);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** Sums examples and tokens over the steps and keeps the last loss. */
+    private static final class Throughput implements StepListener {
+        long examples;
+        long tokens;
+        double lastLoss = Double.NaN;
+
+        @Override
+        public void onStep(StepMetrics m) {
+            examples += m.examples();
+            tokens += m.tokens();
+            lastLoss = m.loss();
+        }
+    }
+}
