@@ -28,19 +28,33 @@ import java.util.Map;
 
 /**
  * One worker's side of synchronous data-parallel training: every optimizer step each rank runs its
- * own batch, and the ranks sum {@code [∂(Σ_local loss)/∂θ, n_local, Σ_local loss]} with one {@link
+ * {@code k = gradientAccumulationSteps} micro-batches, summing {@code ∂(Σ loss)/∂θ} locally, and
+ * the ranks sum {@code [∂(Σ_local loss)/∂θ, n_local, Σ_local loss]} with one {@link
  * Collective#allReduceSum} (only the trainable parameters' gradients, flattened in parameter
- * order). Then every rank divides by the global example count {@code N = Σ n_r}:
+ * order). Then every rank divides by the global count {@code N = Σ_r n_r} (examples, or trained
+ * tokens for a causal LM: see {@link Normalization}):
  *
- * <pre>g = (1/N) Σ_r Σ_{i ∈ batch_r} ∂ℓ_i/∂θ</pre>
+ * <pre>g = (1/N) Σ_r Σ_{micro-batch b of rank r} Σ_{i ∈ b} ∂ℓ_i/∂θ</pre>
  *
- * <p>the gradient of the mean loss over the global batch, as one process would compute it on the
- * concatenated batch. Clipping by global norm follows the reduction; the optimizer step is the
- * same on every rank, so the replicas stay bit-identical. They start identical: rank 0's trainable
- * parameters are broadcast before the first step. Ranks agree on the steps per epoch
- * (the largest partition's batch count); a rank whose partition is exhausted contributes zeros.
+ * <p>the gradient of the mean loss over the global batch (every micro-batch of every rank), as one
+ * process would compute it on the concatenated batch. Clipping by global norm follows the
+ * reduction; the optimizer step is the same on every rank, so the replicas stay bit-identical. They
+ * start identical: rank 0's trainable parameters are broadcast before the first step. Ranks agree
+ * on the steps per epoch ({@code ceil(b_max / k)}, {@code b_max} the largest partition's
+ * micro-batch count); a rank whose partition is exhausted contributes zeros.
  */
 final class DataParallelLoop {
+
+    /** What the loss of a step is a mean over. */
+    enum Normalization {
+        /** examples: a micro-batch of {@code n} ids weighs {@code n} (classification) */
+        EXAMPLES,
+        /**
+         * trained tokens: a micro-batch weighs {@link dev.peft4j.core.train.StepOutput#tokens()},
+         * which the step sets to its count of labels other than {@code -100} (causal LM)
+         */
+        TOKENS
+    }
 
     /** Observes each finished step on every rank (progress, tests, fault injection). */
     @FunctionalInterface
@@ -58,6 +72,7 @@ final class DataParallelLoop {
     private final int localSize;
     private final Collective collective;
     private final DataParallelArguments args;
+    private final Normalization normalization;
     private final ParameterOptimizer optimizer;
     private final int parameterCount;
     private long collectiveNanos;
@@ -72,6 +87,19 @@ final class DataParallelLoop {
      */
     DataParallelLoop(Module model, TrainStep trainStep, int localSize, Collective collective,
             DataParallelArguments args) {
+        this(model, trainStep, localSize, collective, args, Normalization.EXAMPLES);
+    }
+
+    /**
+     * @param model the wrapped model; its trainable parameters are trained
+     * @param trainStep the loss of a batch of local example ids (mean over its examples or tokens)
+     * @param localSize the number of examples in this rank's partition (may be 0)
+     * @param collective the ranks
+     * @param args the settings
+     * @param normalization what the step's loss is a mean over
+     */
+    DataParallelLoop(Module model, TrainStep trainStep, int localSize, Collective collective,
+            DataParallelArguments args, Normalization normalization) {
         this.trainable = new LinkedHashMap<>();
         model.namedParameters().forEach((k, p) -> {
             if (p.requiresGradient()) {
@@ -85,6 +113,7 @@ final class DataParallelLoop {
         this.localSize = localSize;
         this.collective = collective;
         this.args = args;
+        this.normalization = normalization;
         this.optimizer = args.newOptimizer();
         int n = 0;
         for (Parameter p : trainable.values()) {
@@ -103,7 +132,7 @@ final class DataParallelLoop {
         return parameterCount;
     }
 
-    /** @return this rank's batches of epoch {@code epoch}; empty for an empty partition */
+    /** @return this rank's micro-batches of epoch {@code epoch}; empty for an empty partition */
     List<List<Integer>> localBatches(int epoch) {
         if (localSize == 0) {
             return List.of();
@@ -113,7 +142,8 @@ final class DataParallelLoop {
     }
 
     /**
-     * @return the optimizer steps per epoch all ranks agree on: the largest partition's batch count
+     * @return the optimizer steps per epoch all ranks agree on: the largest partition's
+     *     micro-batch count over the gradient accumulation steps, rounded up
      * @throws IllegalStateException when every partition is empty
      */
     long agreeStepsPerEpoch() {
@@ -122,30 +152,45 @@ final class DataParallelLoop {
         if (max == 0) {
             throw new IllegalStateException("no training examples: every partition is empty");
         }
-        return (max + args.batchSize() - 1) / args.batchSize();
+        return args.stepsPerEpoch((max + args.batchSize() - 1) / args.batchSize());
     }
 
     /**
-     * Computes this rank's gradient of {@code Σ_batch loss} and all-reduces it (one collective
-     * call on every rank, whether or not it has a batch).
+     * Computes this rank's gradient of {@code Σ loss} over its micro-batches of the step (summed
+     * locally) and all-reduces it: one collective call on every rank, whether or not it has a
+     * batch.
      *
-     * @param ids this rank's example ids of the step (empty: contributes zeros)
-     * @param stepNo the 1-based step (seeds dropout)
+     * @param microBatches this rank's example ids of the step, one list per micro-batch (none:
+     *     contributes zeros)
+     * @param stepNo the 1-based step (with the micro-batch's index, seeds dropout)
      * @param ps the parameter store
      * @param manager a step-scoped manager
-     * @return the reduced vector: {@code parameterCount} gradient sums, then the global example
-     *     count, then the global loss sum
+     * @return the reduced vector: {@code parameterCount} gradient sums, then the global count
+     *     (examples or trained tokens), then the global loss sum
      */
-    float[] reduce(List<Integer> ids, long stepNo, ParameterStore ps, NDManager manager) {
+    float[] reduce(List<List<Integer>> microBatches, long stepNo, ParameterStore ps, NDManager manager) {
         float[] local = new float[parameterCount + 2];
-        if (!ids.isEmpty()) {
-            StepRandom.seedEngine(args.seed(), stepNo, collective.rank());
-            double loss;
-            try (ThreadBackward gc = new ThreadBackward()) {
-                StepOutput out = trainStep.compute(ps, manager, ids, true);
-                loss = out.lossValue();
-                gc.backward(Scalars.mul(out.loss(), ids.size()));
+        long count = 0;
+        double lossSum = 0;
+        for (int i = 0; i < microBatches.size(); i++) {
+            List<Integer> ids = microBatches.get(i);
+            StepRandom.seedEngine(args.seed(), (stepNo - 1) * args.gradientAccumulationSteps() + i + 1,
+                    collective.rank());
+            try (NDScope scope = new NDScope();
+                    NDManager mm = manager.newSubManager();
+                    ThreadBackward gc = new ThreadBackward()) {
+                scope.suppressNotUsedWarning();
+                StepOutput out = trainStep.compute(ps, mm, ids, true);
+                long weight = normalization == Normalization.EXAMPLES ? ids.size() : out.tokens();
+                if (weight == 0) {
+                    continue; // a micro-batch without trained tokens adds nothing
+                }
+                lossSum += out.lossValue() * weight;
+                count += weight;
+                gc.backward(Scalars.mul(out.loss(), weight)); // accumulates into the gradients
             }
+        }
+        if (count > 0) {
             int off = 0;
             for (Parameter p : trainable.values()) {
                 NDArray g = p.getArray().getGradient();
@@ -154,8 +199,8 @@ final class DataParallelLoop {
                 System.arraycopy(v, 0, local, off, v.length);
                 off += v.length;
             }
-            local[parameterCount] = ids.size();
-            local[parameterCount + 1] = (float) (loss * ids.size());
+            local[parameterCount] = count;
+            local[parameterCount + 1] = (float) lossSum;
         }
         long t = System.nanoTime();
         float[] reduced = collective.allReduceSum(local);
@@ -166,7 +211,7 @@ final class DataParallelLoop {
     /**
      * Runs one optimizer step: reduce, divide by the global count, clip, update, zero.
      *
-     * @param ids this rank's batch
+     * @param microBatches this rank's micro-batches of the step
      * @param stepNo the 1-based step
      * @param lr its learning rate
      * @param ps the parameter store
@@ -174,13 +219,16 @@ final class DataParallelLoop {
      * @param state the optimizer state
      * @return the global mean loss of the step
      */
-    double step(List<Integer> ids, long stepNo, double lr, ParameterStore ps, NDManager root, OptimizerState state) {
+    double step(List<List<Integer>> microBatches, long stepNo, double lr, ParameterStore ps, NDManager root, OptimizerState state) {
         long t0 = System.nanoTime();
         try (NDScope scope = new NDScope();
                 NDManager sm = root.newSubManager()) {
             scope.suppressNotUsedWarning();
-            float[] reduced = reduce(ids, stepNo, ps, sm);
+            float[] reduced = reduce(microBatches, stepNo, ps, sm);
             float count = reduced[parameterCount];
+            if (count == 0) {
+                throw new IllegalStateException("step " + stepNo + " has no trained example or token on any rank");
+            }
             double loss = reduced[parameterCount + 1] / count;
             if (!Double.isFinite(loss)) {
                 throw new TrainingDivergedException(stepNo, "loss", loss, null);
@@ -242,10 +290,11 @@ final class DataParallelLoop {
                 batches = localBatches(epoch);
                 cachedEpoch = epoch;
             }
-            int index = (int) (s % stepsPerEpoch);
-            List<Integer> ids = index < batches.size() ? batches.get(index) : List.of();
+            int first = (int) (s % stepsPerEpoch) * args.gradientAccumulationSteps();
+            List<List<Integer>> micro = batches.subList(Math.min(first, batches.size()),
+                    Math.min(first + args.gradientAccumulationSteps(), batches.size()));
             long stepNo = s + 1;
-            double loss = step(ids, stepNo, schedule.learningRate(args.learningRate(), stepNo), ps, root, state);
+            double loss = step(micro, stepNo, schedule.learningRate(args.learningRate(), stepNo), ps, root, state);
             losses[(int) (s - start)] = loss;
             if (observer != null) {
                 observer.onStep(collective.rank(), stepNo, loss);

@@ -3,19 +3,15 @@ package dev.peft4j.spark;
 import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.peft.PeftConfig;
-import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.reflect.ClassTag$;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +24,11 @@ import java.util.TreeSet;
  * and building the same adapter from one seed; per optimizer step only the adapter's gradients
  * are all-reduced ({@link BarrierCollective}), summed in rank order so every replica stays
  * bit-identical, with the loss normalized by the global example count and clipping after the
- * reduction. Rank 0 returns the adapter, which the driver writes once, in PEFT format.
+ * reduction. Rank 0 returns the adapter, which the driver writes once, in PEFT format. With
+ * {@link DataParallelArguments#gradientAccumulationSteps()} {@code k > 1} each worker sums the
+ * gradients of {@code k} micro-batches before the step's one all-reduce, and the loss is the mean
+ * over every example of every micro-batch of every worker. The frozen base is cached per executor
+ * JVM and reused by later tasks and runs (restored after each run).
  *
  * <pre>{@code
  * SparkTrainingResult r = SparkFineTuner.builder()
@@ -82,7 +82,7 @@ public final class SparkFineTuner {
     public SparkTrainingResult fit(Dataset<Row> data, String outputPath) throws IOException {
         Objects.requireNonNull(data, "data");
         Path out = Paths.get(Objects.requireNonNull(outputPath, "outputPath"));
-        requireEmpty(out);
+        BarrierTraining.requireEmpty(out);
         for (String c : List.of(b.textColumn, b.labelColumn)) {
             if (!List.of(data.columns()).contains(c)) {
                 throw new IllegalArgumentException("column '" + c + "' not in the data; it has "
@@ -91,23 +91,11 @@ public final class SparkFineTuner {
         }
         List<String> labels = b.labels != null ? b.labels : inferLabels(data);
         int workers = b.workers > 0 ? b.workers : data.rdd().getNumPartitions();
-        Dataset<Row> input = data.select(b.textColumn, b.labelColumn);
-        if (input.rdd().getNumPartitions() != workers) {
-            input = input.repartition(workers);
-        }
-        TrainTask task = new TrainTask(b.model, config, labels, b.textColumn, b.labelColumn, b.arguments,
+        TrainTask<BertForSequenceClassification> task = new TrainTask<>(
+                new ClassifierObjective(b.model, labels, b.textColumn, b.labelColumn), config, b.arguments,
                 b.checkpointDir, b.collectives, b.observer);
-        long t0 = System.nanoTime();
-        RDD<TrainOutput> trained = input.rdd().barrier().mapPartitions(new PartitionFunction<>(task), false,
-                ClassTag$.MODULE$.apply(TrainOutput.class));
-        List<TrainOutput> outputs = new ArrayList<>(trained.toJavaRDD().repartition(1).collect());
-        double wall = (System.nanoTime() - t0) / 1e9;
-        outputs.sort(Comparator.comparingInt(TrainOutput::rank));
-        TrainOutput first = outputs.get(0);
-        if (first.rank() != 0 || first.adapter() == null) {
-            throw new IllegalStateException("the training stage returned no adapter from rank 0");
-        }
-        Map<String, byte[]> files = new LinkedHashMap<>(first.adapter().files());
+        BarrierTraining.Stage stage = BarrierTraining.run(data.select(b.textColumn, b.labelColumn), workers, task);
+        Map<String, byte[]> files = new LinkedHashMap<>(stage.first().adapter().files());
         Path tmp = Files.createTempDirectory("peft4j-labels-");
         try {
             Path labelsFile = tmp.resolve(LabelSet.FILE_NAME);
@@ -121,24 +109,10 @@ public final class SparkFineTuner {
             Dirs.deleteQuietly(tmp);
         }
         new AdapterBytes(files).writeAtomically(out);
-        long examples = outputs.stream().mapToLong(TrainOutput::examples).sum();
-        LOG.info("trained {} steps on {} workers ({} examples) in {} s; wrote {}", first.firstStep()
-                + first.losses().length, outputs.size(), examples, wall, out);
-        return new SparkTrainingResult(outputs.size(), first.firstStep(), first.losses(), examples,
-                first.parameters(), first.stepSeconds(), first.allReduceSeconds(), wall);
-    }
-
-    private static void requireEmpty(Path out) throws IOException {
-        if (Files.isDirectory(out)) {
-            try (var s = Files.list(out)) {
-                if (s.findAny().isPresent()) {
-                    throw new java.nio.file.FileAlreadyExistsException(out.toString(), null,
-                            "output directory is not empty");
-                }
-            }
-        } else if (Files.exists(out)) {
-            throw new java.nio.file.FileAlreadyExistsException(out.toString(), null, "output path is a file");
-        }
+        SparkTrainingResult r = stage.result();
+        LOG.info("trained {} steps on {} workers ({} examples) in {} s; wrote {}", r.finalStep(), r.workers(),
+                r.examples(), r.wallSeconds(), out);
+        return r;
     }
 
     private List<String> inferLabels(Dataset<Row> data) {

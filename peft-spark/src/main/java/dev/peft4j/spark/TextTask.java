@@ -81,7 +81,7 @@ final class TextTask implements MapPartitionsFunction<Row, Row> {
     /** Loads the base and puts the adapter on it (kept for the JVM's lifetime). */
     private Module load() {
         try {
-            Module base = source.load();
+            Module base = ExecutorModels.load(source);
             if (adapter != null) {
                 Path dir = adapter.value().toTempDir();
                 try {

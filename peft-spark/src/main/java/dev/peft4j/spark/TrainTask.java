@@ -5,6 +5,7 @@ import dev.peft4j.core.data.ClassificationDataset;
 import dev.peft4j.core.data.LabelSet;
 import dev.peft4j.core.data.LabeledText;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.task.ClassificationTask;
 import dev.peft4j.core.train.Checkpoints;
@@ -25,11 +26,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The body of one barrier task: reads its partition, adapts a base model with the run's seed,
- * trains with {@link DataParallelLoop}, writes checkpoints (rank 0) and returns its output (rank
- * 0: with the adapter).
+ * The body of one barrier task: reads its partition, borrows the executor's cached frozen base
+ * ({@link ExecutorModels#borrow}), adapts it with the run's seed, trains with {@link
+ * DataParallelLoop}, writes checkpoints (rank 0), gives the base back restored ({@link
+ * BaseSnapshot}) and returns its output (rank 0: with the adapter).
+ *
+ * @param <M> the base model's type
  */
-final class TrainTask implements FlatMapFunction<Iterator<Row>, TrainOutput> {
+final class TrainTask<M extends Module> implements FlatMapFunction<Iterator<Row>, TrainOutput> {
 
     private static final long serialVersionUID = 1L;
 
@@ -49,24 +53,17 @@ final class TrainTask implements FlatMapFunction<Iterator<Row>, TrainOutput> {
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
     static final String WORLD_FILE = "world_size";
 
-    private final ModelSource<BertForSequenceClassification> source;
+    private final TrainObjective<M> objective;
     private final ConfigBytes config;
-    private final List<String> labels;
-    private final String textColumn;
-    private final String labelColumn;
     private final DataParallelArguments args;
     private final String checkpointDir;
     private final CollectiveFactory collectives;
     private final Observer observer;
 
-    TrainTask(ModelSource<BertForSequenceClassification> source, ConfigBytes config, List<String> labels,
-            String textColumn, String labelColumn, DataParallelArguments args, String checkpointDir,
+    TrainTask(TrainObjective<M> objective, ConfigBytes config, DataParallelArguments args, String checkpointDir,
             CollectiveFactory collectives, Observer observer) {
-        this.source = source;
+        this.objective = objective;
         this.config = config;
-        this.labels = List.copyOf(labels);
-        this.textColumn = textColumn;
-        this.labelColumn = labelColumn;
         this.args = args;
         this.checkpointDir = checkpointDir;
         this.collectives = collectives;
@@ -77,21 +74,29 @@ final class TrainTask implements FlatMapFunction<Iterator<Row>, TrainOutput> {
     public Iterator<TrainOutput> call(Iterator<Row> rows) throws Exception {
         ThreadBackward.noGradOnThisThread();
         Collective collective = collectives.create();
-        List<LabeledText> local = new ArrayList<>();
-        while (rows.hasNext()) {
-            Row r = rows.next();
-            local.add(new LabeledText(r.getAs(textColumn), String.valueOf((Object) r.getAs(labelColumn))));
-        }
-        // a fresh base per task (one task per executor on a cluster): unload() leaves trained
-        // modules_to_save copies in the base, so an adapted base is never reused
-        try (BertForSequenceClassification base = source.load();
-                NDManager manager = NDManager.newBaseManager()) {
-            PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(base, config.read(), manager, args.seed());
+        List<Row> local = new ArrayList<>();
+        rows.forEachRemaining(local::add);
+        M base = ExecutorModels.borrow(objective.source());
+        boolean reusable = false;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            BaseSnapshot snapshot = BaseSnapshot.of(base);
+            PeftModel<M> peft = PeftModel.wrap(base, config.read(), manager, args.seed());
+            snapshot.protectTrainedInPlace(manager);
             TrainStep step = local.isEmpty() ? (ps, m, ids, t) -> {
                 throw new IllegalStateException("an empty partition has no batch");
-            } : trainStep(base, local, labels);
-            DataParallelLoop loop = new DataParallelLoop(peft, step, local.size(), collective, args);
-            return List.of(train(peft, loop, collective, manager, local.size())).iterator();
+            } : objective.step(base, local);
+            DataParallelLoop loop = new DataParallelLoop(peft, step, local.size(), collective, args,
+                    objective.normalization());
+            TrainOutput out = train(peft, loop, collective, manager, local.size());
+            peft.unload();
+            reusable = snapshot.restore(base);
+            return List.of(out).iterator();
+        } finally {
+            if (reusable) {
+                ExecutorModels.giveBack(objective.source(), base);
+            } else {
+                close(base); // failed, or the method changed the base beyond restoring: never reused
+            }
         }
     }
 
@@ -110,6 +115,12 @@ final class TrainTask implements FlatMapFunction<Iterator<Row>, TrainOutput> {
                 .optLabels(LabelSet.of(labels)).setRecords(rows).build();
         return ClassificationTask.trainStep(data, (ps, b, training) ->
                 base.forward(ps, b.inputIds(), b.attentionMask(), b.tokenTypeIds(), training));
+    }
+
+    private static void close(Module base) throws Exception {
+        if (base instanceof AutoCloseable c) {
+            c.close();
+        }
     }
 
     private TrainOutput train(PeftModel<?> peft, DataParallelLoop loop, Collective collective, NDManager manager,

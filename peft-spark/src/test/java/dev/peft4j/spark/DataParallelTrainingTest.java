@@ -90,7 +90,7 @@ class DataParallelTrainingTest {
                 DataParallelLoop loop = new DataParallelLoop(peft, TrainTask.trainStep(base, local, TinyModel.LABELS),
                         local.size(), c, sgd(1, 0));
                 List<Integer> ids = IntStream.range(0, local.size()).boxed().toList();
-                float[] reduced = loop.reduce(ids, 1, new ParameterStore(m, false), m);
+                float[] reduced = loop.reduce(List.of(ids), 1, new ParameterStore(m, false), m);
                 float[] g = new float[loop.parameterCount()];
                 for (int i = 0; i < g.length; i++) {
                     g[i] = reduced[i] / reduced[g.length];
