@@ -14,7 +14,7 @@ import java.util.Map;
  * be trained on again: {@link #restore} puts the original modules back where the method left
  * others (PEFT's {@code unload()} keeps the trained {@code modules_to_save} copies), restores the
  * values of base parameters the method trained in place (BitFit's biases) and every parameter's
- * {@code requires_grad}.
+ * {@code requires_grad} as loaded.
  */
 final class BaseSnapshot {
 
@@ -42,15 +42,15 @@ final class BaseSnapshot {
     }
 
     /**
-     * Copies the values of the base's own parameters the adapter made trainable; call after
-     * wrapping, before training.
+     * Copies the values of the base's own parameters that are trainable once the adapter is on
+     * (wrapping freezes the others); call after wrapping, before training.
      *
      * @param manager owns the copies (close it after {@link #restore})
      * @return the number of parameters copied
      */
     int protectTrainedInPlace(NDManager manager) {
         for (Parameter p : parameters.values()) {
-            if (p.requiresGradient() && !requiresGradient.get(p)) {
+            if (p.requiresGradient()) {
                 NDArray copy = p.getArray().duplicate();
                 copy.attach(manager);
                 trainedInPlace.put(p, copy);
