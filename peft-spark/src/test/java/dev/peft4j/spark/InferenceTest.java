@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.data.LabeledText;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.model.bert.BertModel;
+import dev.peft4j.core.model.bert.Pooling;
 import dev.peft4j.core.model.bert.Prediction;
 import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.lora.LoraInit;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -95,6 +100,43 @@ class InferenceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SparkTextModel.classifier(source).optInputColumn("review").build().transform(df));
         assertEquals("column 'review' not in the data; it has [text, label]", e.getMessage());
+    }
+
+    @Test
+    void embeddingsOverADataFrameEqualSingleProcessRowByRow() throws IOException {
+        ModelSource<BertModel> encoder = ModelSource.encoder(tmp.resolve("tiny").toString(), 8);
+        Path encoderAdapter = tmp.resolve("encoder-adapter");
+        try (BertModel base = encoder.load();
+                NDManager m = NDManager.newBaseManager()) {
+            PeftModel.wrap(base, LoraConfig.builder().setTargetModules("query", "value").optR(2).optLoraAlpha(4)
+                    .optInitLoraWeights(LoraInit.RANDOM).build(), m, 4).save(encoderAdapter);
+        }
+        List<String> texts = TinyModel.ROWS.stream().map(LabeledText::text).toList();
+        List<Row> rows = SparkTextModel.encoder(encoder).optAdapter(encoderAdapter.toString()).optNormalize(true)
+                .optBatchSize(3).build().transform(TinyModel.frame(spark, TinyModel.ROWS, 2)).collectAsList();
+        float[][] expected;
+        float[][] baseOnly;
+        try (BertModel base = encoder.load();
+                BertModel plain = encoder.load();
+                NDManager m = NDManager.newBaseManager()) {
+            PeftModel.load(base, encoderAdapter, m);
+            expected = base.embed(texts, Pooling.MEAN, true);
+            baseOnly = plain.embed(texts, Pooling.MEAN, true);
+        }
+        assertEquals(texts.size(), rows.size());
+        boolean adapterChangesSomething = false;
+        for (int i = 0; i < rows.size(); i++) {
+            assertEquals(texts.get(i), rows.get(i).getString(0));
+            List<Float> e = rows.get(i).getList(2);
+            float[] v = new float[e.size()];
+            for (int j = 0; j < v.length; j++) {
+                v[j] = e.get(j);
+            }
+            assertArrayEquals(expected[i], v, 1e-6f, "row " + i);
+            adapterChangesSomething |= Math.abs(baseOnly[i][0] - v[0]) > 1e-4;
+        }
+        assertEquals(8, expected[0].length, "hidden size");
+        assertTrue(adapterChangesSomething, "the adapter changes the embeddings");
     }
 
     private static org.apache.spark.sql.types.StructType nullableSchema() {
