@@ -34,12 +34,13 @@ class ScalarArithmeticCheckTest {
 
     /** Module jars or classes folders of peft4j's main code on the class path. */
     private static final Pattern MAIN_CODE =
-            Pattern.compile(".*/(peft-(core|quant|lora|tuners|minilm|examples)[^/]*/target/classes"
-                    + "|peft-(core|quant|lora|tuners|minilm|examples)-[^/]*(?<!-tests)\\.jar)");
+            Pattern.compile(".*/(peft-(core|quant|lora|tuners|minilm|examples|spark)[^/]*/target/classes"
+                    + "|peft-(core|quant|lora|tuners|minilm|examples|spark)(-[^/]*)?(?<!-tests)\\.jar)");
 
     /** The modules whose main code must be found, so that the check cannot pass by scanning nothing. */
     private static final List<String> MODULES =
-            List.of("peft-core", "peft-quant", "peft-lora", "peft-tuners", "peft-minilm", "peft-examples");
+            List.of("peft-core", "peft-quant", "peft-lora", "peft-tuners", "peft-minilm", "peft-examples",
+                    "peft-spark");
 
     /** Call sites allowed to use DJL scalar arithmetic: never before a backward pass. Site → reason. */
     static final Map<String, String> ALLOWED = Map.ofEntries(
