@@ -35,7 +35,8 @@ import java.util.Map;
  *
  * <p>Options: {@code --master M} (omit under {@code spark-submit}), {@code --workers N} (2),
  * {@code --epochs N} (2), {@code --max-length L} (256), {@code --batch-size B} per worker (8),
- * {@code --lr X} (1e-3), {@code --seed S} (42), {@code --checkpoints DIR}.
+ * {@code --lr X} (1e-3), {@code --seed S} (42), {@code --accumulation K} micro-batches per optimizer
+ * step (1), {@code --checkpoints DIR}.
  */
 public final class SparkClassify {
 
@@ -67,7 +68,7 @@ public final class SparkClassify {
             if (!o.containsKey(required)) {
                 System.err.println("usage: SparkClassify [--master M] --train FILE.jsonl --test FILE.jsonl --out DIR"
                         + " [--workers N] [--epochs N] [--max-length L] [--batch-size B] [--lr X] [--seed S]"
-                        + " [--checkpoints DIR]");
+                        + " [--accumulation K] [--checkpoints DIR]");
                 System.exit(2);
             }
         }
@@ -97,7 +98,7 @@ public final class SparkClassify {
                     Double.parseDouble(o.getOrDefault("--lr", Double.toString(TrainingDefaults.LEARNING_RATE))),
                     "adamw", 0.0, ScheduleType.LINEAR, TrainingDefaults.WARMUP_RATIO, TrainingDefaults.MAX_GRAD_NORM,
                     Long.parseLong(o.getOrDefault("--seed", Long.toString(TrainingDefaults.SEED))), true,
-                    o.containsKey("--checkpoints") ? 50 : 0);
+                    o.containsKey("--checkpoints") ? 50 : 0, Integer.parseInt(o.getOrDefault("--accumulation", "1")));
             SparkFineTuner.Builder tuner = SparkFineTuner.builder().setModel(base).setPeftConfig(lora)
                     .optLabels(labels).optWorkers(workers).optArguments(a)
                     .optLabelMetadata(Map.of("pooling", "mean", "max_length", Integer.toString(maxLength),
