@@ -21,7 +21,8 @@ import dev.peft4j.core.train.TrainingArguments;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
-import dev.peft4j.examples.methods.TuningMethod;
+import dev.peft4j.core.peft.MethodRecipe;
+import dev.peft4j.tuners.bottleneck.BottleneckRecipe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -123,8 +124,8 @@ final class DemoCommand extends CliCommand {
                     .build();
             ClassificationDataset test = ClassificationDataset.builder().setFile(testFile).setTokenizer(tokenizer)
                     .optLabels(train.labels()).build();
-            TuningMethod m = method.method();
-            String name = m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA")
+            MethodRecipe m = method.method();
+            String name = method.isLora() ? (quantize.enabled() ? "QLoRA" : "LoRA")
                     : m.displayName() + (quantize.enabled() ? " over a 4-bit base" : "");
             o.printf(Locale.ROOT, "peft4j demo: all-MiniLM-L6-v2 + %s on Amazon Fine Food reviews (%s)%n",
                     name, String.join(" / ", train.labels().labels()));
@@ -154,7 +155,7 @@ final class DemoCommand extends CliCommand {
             o.println(peft.trainableParameters());
             o.printf(Locale.ROOT, "training: %s %s + classifier head; %d epoch(s),"
                     + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n",
-                    (m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA") : m.displayName())
+                    (method.isLora() ? (quantize.enabled() ? "QLoRA" : "LoRA") : m.displayName())
                             + (quantize.enabled() ? " (" + quantize.type + " base)" : ""), method.describe("SEQ_CLS"),
                     run.epochs, run.batchSize, num(run.lr), pool.name().toLowerCase(Locale.ROOT));
             o.flush();
@@ -198,7 +199,7 @@ final class DemoCommand extends CliCommand {
                         + " adapter directory is the result (load it with --adapter)%n", m.displayName());
             }
 
-            summary.put("method", m.cliName());
+            summary.put("method", m.name());
             summary.put("learning_rate", run.lr);
             summary.put("epochs", run.epochs);
             summary.put("quick", quick);
@@ -229,7 +230,7 @@ final class DemoCommand extends CliCommand {
                 ? String.format(Locale.ROOT, "%.0f MiB", (Double) summary.get("peak_rss_mib")) : "unknown");
         o.println("saved:");
         o.println("  adapter (PEFT format):  " + adapterDir + "  (adapter_config.json, "
-                + (method.method() == TuningMethod.BOTTLENECK ? "adapter.safetensors" : "adapter_model.safetensors")
+                + (method.method().name().equals(BottleneckRecipe.NAME) ? "adapter.safetensors" : "adapter_model.safetensors")
                 + ", labels.json)");
         o.println("  training log:           " + adapterDir.resolve("metrics.jsonl") + ", "
                 + adapterDir.resolve("training-curve.png"));

@@ -230,7 +230,7 @@ final class TrainCommand extends CliCommand {
 
     /** The method, its trainable parameters (count and percentage of the whole model) and its budget. */
     private void putMethod(Map<String, Object> summary, PeftModel<?> peft) {
-        summary.put("method", method.method().cliName());
+        summary.put("method", method.method().name());
         summary.put("trainable_parameters", peft.trainableParameters().trainable());
         summary.put("trainable_percent", peft.trainableParameters().percent());
         summary.put("learning_rate", run.lr);

@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.core.model.Builtins;
-import dev.peft4j.examples.methods.MethodDefaults;
-import dev.peft4j.examples.methods.TuningMethod;
+import dev.peft4j.core.peft.MethodRecipes;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,7 +77,7 @@ class MethodsClassifyTest {
         assertEquals(100.0 * trainable / Long.parseLong(all.group(1).replace(",", "")),
                 summary.get("trainable_percent").asDouble(), 1e-12);
         // the method's default learning rate, since --lr was not given
-        assertEquals(MethodDefaults.training(TuningMethod.parse(method)).learningRate(),
+        assertEquals(MethodRecipes.forName(method).learningRate(),
                 summary.get("learning_rate").asDouble());
         assertEquals(3, summary.get("steps").asInt());
         assertTrue(Files.isRegularFile(out.resolve(weights)), weights);

@@ -1,0 +1,67 @@
+package dev.peft4j.tuners.bottleneck;
+
+import dev.peft4j.core.peft.MethodRecipe;
+import dev.peft4j.core.train.TrainingDefaults;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Bottleneck adapters' defaults ({@code bottleneck}): AdapterHub's {@code seq_bn} preset (Pfeiffer:
+ * reduction factor 16, ReLU), learning rate 2e-3 (AdapterHub's examples use 1e-4 to 1e-3 over more
+ * steps), {@link TrainingDefaults#EPOCHS} epochs. Registered as a {@link MethodRecipe}.
+ */
+public final class BottleneckRecipe implements MethodRecipe {
+
+    /** The method's name. */
+    public static final String NAME = "bottleneck";
+    /** The preset. */
+    public static final BottleneckPreset PRESET = BottleneckPreset.SEQ_BN;
+    /** Peak learning rate. */
+    public static final double LEARNING_RATE = 2e-3;
+    /** Epochs. */
+    public static final int EPOCHS = TrainingDefaults.EPOCHS;
+
+    /** Creates the recipe (the service loader's constructor). */
+    public BottleneckRecipe() {}
+
+    /**
+     * @param preset AdapterHub's preset (its reduction factor and non-linearity are the defaults)
+     * @param taskType PEFT's {@code task_type}
+     * @return a builder holding the preset
+     */
+    public static BottleneckConfig.Builder builder(BottleneckPreset preset, String taskType) {
+        return Objects.requireNonNull(preset, "preset").builder().optTaskType(taskType);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String peftType() {
+        return "BOTTLENECK";
+    }
+
+    @Override
+    public String displayName() {
+        return "bottleneck adapters";
+    }
+
+    @Override
+    public BottleneckConfig defaultConfig(String taskType, List<String> modulesToSave) {
+        return builder(PRESET, taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
+                : modulesToSave).build();
+    }
+
+    @Override
+    public double learningRate() {
+        return LEARNING_RATE;
+    }
+
+    @Override
+    public int epochs() {
+        return EPOCHS;
+    }
+}
