@@ -134,7 +134,7 @@ final class DemoCommand extends CliCommand {
             o.flush();
 
             BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager,
-                    quantize.weightLoader(files.config()));
+                    quantize.weightLoader(files.config()), run.seed);
             if (quantize.enabled()) {
                 long layers = QuantizeOptions.fourBitLayers(model);
                 o.printf(Locale.ROOT, "base: %d linear layers quantized to %s while loading, model weights %.1f MiB"

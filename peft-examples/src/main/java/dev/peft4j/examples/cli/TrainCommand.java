@@ -144,7 +144,7 @@ final class TrainCommand extends CliCommand {
                         + " eval accuracy %.4f (%.0f s)", frozen.accuracy(), (System.nanoTime() - t0) / 1e9));
             }
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
-                    quantize.weightLoader(files.config()));
+                    quantize.weightLoader(files.config()), run.seed);
             reportQuantized(base);
             PeftModel<?> peft = method.wrap(base, task.peftTaskType, List.of("classifier"), model, modelDir(),
                     run.seed, manager);
