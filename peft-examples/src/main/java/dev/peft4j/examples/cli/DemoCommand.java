@@ -96,6 +96,9 @@ final class DemoCommand extends CliCommand {
 
     @Mixin OptimizerOptions optim;
 
+    /** A fixed step budget instead of epochs (a smoke run of the whole demo). */
+    @Mixin MaxStepsOption maxSteps;
+
     @Override
     int run() throws Exception {
         long start = System.nanoTime();
@@ -105,6 +108,7 @@ final class DemoCommand extends CliCommand {
         run.check();
         quantize.config();
         optim.optimizer(); // a bad --optim fails before the model loads
+        maxSteps.check();
         if (quick) {
             run.epochs = QUICK_EPOCHS;
         }
@@ -162,11 +166,12 @@ final class DemoCommand extends CliCommand {
             Throughput throughput = new Throughput();
             SequenceClassifier classifier = ClassifierModel.classifier(model);
             t = System.nanoTime();
-            TrainingArguments args = TrainingArguments.builder().optEpochs(run.epochs).optLearningRate(run.lr)
+            TrainingArguments args = maxSteps.apply(TrainingArguments.builder().optEpochs(run.epochs)
+                    .optLearningRate(run.lr)
                     .optBatchSize(run.batchSize).optEvalBatchSize(EVAL_BATCH).optMaxLength(run.maxLength)
                     .optGradientAccumulation(run.gradAccum).optSeed(run.seed).optOutputDir(adapterDir)
                     .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false)
-                    .optOptimizer(optim.optimizer()).build();
+                    .optOptimizer(optim.optimizer())).build();
             FineTuner tuner = AdapterRun.tuner(peft, peft::save, args, throughput).setTrainData(train).build();
             TrainingResult result = AdapterRun.fit(tuner, adapterDir);
             double trainSeconds = seconds(t);

@@ -14,8 +14,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,15 +39,8 @@ class MethodsClassifyTest {
 
     @BeforeAll
     static void slices() throws IOException {
-        train = slice("train.jsonl", 24);
-        test = slice("test.jsonl", 16);
-    }
-
-    private static Path slice(String name, int rows) throws IOException {
-        try (InputStream in = DemoData.open(name)) {
-            List<String> lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().limit(rows).toList();
-            return Files.write(dir.resolve("slice-" + name), lines);
-        }
+        train = TestData.reviews(dir, "train.jsonl", 24);
+        test = TestData.reviews(dir, "test.jsonl", 16);
     }
 
     @ParameterizedTest

@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,11 +30,7 @@ class TrainDeterminismTest {
 
     @Test
     void sameSeedSameLossesWhateverTheEngineGeneratorHeld() throws IOException {
-        Path train;
-        try (InputStream in = DemoData.open("train.jsonl")) {
-            train = Files.write(dir.resolve("train.jsonl"),
-                    new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().limit(32).toList());
-        }
+        Path train = TestData.reviews(dir, "train.jsonl", 32);
         List<Double> first = run(train, dir.resolve("a"), 1);
         List<Double> second = run(train, dir.resolve("b"), 2);
         assertEquals(2, first.size());
