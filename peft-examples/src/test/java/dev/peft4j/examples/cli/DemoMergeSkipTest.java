@@ -35,7 +35,7 @@ class DemoMergeSkipTest {
         List<String> lines = r.out().lines().toList();
         assertEquals("peft4j demo: all-MiniLM-L6-v2 + prompt tuning on Amazon Fine Food reviews (great / other)",
                 lines.get(0));
-        assertEquals("training: prompt tuning 20 virtual tokens, init random + classifier head; 2 epoch(s), batch 64,"
+        assertEquals("training: prompt tuning 20 virtual tokens, init random + classifier head; 2 epoch(s), batch 16,"
                 + " lr 0.03 (warmup 6%, linear decay), mean pooling", lines.get(4));
         assertTrue(r.out().contains("\nmerge skipped: prompt tuning adapters cannot be merged into the base weights;"
                 + " the adapter directory is the result (load it with --adapter)\n"), r.out());
