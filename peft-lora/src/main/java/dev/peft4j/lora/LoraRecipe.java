@@ -1,5 +1,6 @@
 package dev.peft4j.lora;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -15,7 +16,7 @@ import java.util.List;
  * LoraConfig config = LoraRecipe.builder("SEQ_CLS").optR(16).build();
  * }</pre>
  */
-public final class LoraRecipe implements MethodRecipe {
+public final class LoraRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "lora";
@@ -35,7 +36,9 @@ public final class LoraRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public LoraRecipe() {}
+    public LoraRecipe() {
+        super(NAME, "LORA", "LoRA", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType {@code CAUSAL_LM} (Llama targets) or another {@code task_type} (BERT targets)
@@ -55,33 +58,7 @@ public final class LoraRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "LORA";
-    }
-
-    @Override
-    public String displayName() {
-        return "LoRA";
-    }
-
-    @Override
-    public LoraConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected LoraConfig config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }

@@ -71,4 +71,28 @@ class MethodRecipesTest {
                 + " MethodRecipes.register)", e.getMessage());
         assertTrue(e.getMessage().contains("toy-scale"), e.getMessage());
     }
+
+    @Test
+    void abstractRecipeHoldsTheFactsAndNormalizesModulesToSave() {
+        AbstractMethodRecipe r = new AbstractMethodRecipe("toy-abstract", ScaleMethod.TYPE, "toy", 0.25, 4) {
+            @Override
+            protected PeftConfig config(String taskType, List<String> modulesToSave) {
+                return new ScaleConfig(List.of("dense"), modulesToSave, taskType, false);
+            }
+        };
+        assertEquals(List.of("toy-abstract", ScaleMethod.TYPE, "toy"), List.of(r.name(), r.peftType(),
+                r.displayName()));
+        assertEquals(0.25, r.learningRate());
+        assertEquals(4, r.epochs());
+        assertEquals(null, r.defaultConfig("SEQ_CLS", List.of()).modulesToSave(), "empty means none");
+        assertEquals(null, r.defaultConfig("SEQ_CLS", null).modulesToSave());
+        assertEquals(List.of("classifier"), r.defaultConfig("SEQ_CLS", List.of("classifier")).modulesToSave());
+        assertEquals("bad: learning rate and epochs must be positive, got 0.0 and 3",
+                assertThrows(IllegalArgumentException.class, () -> new AbstractMethodRecipe("bad", "X", "bad", 0, 3) {
+                    @Override
+                    protected PeftConfig config(String taskType, List<String> modulesToSave) {
+                        return null;
+                    }
+                }).getMessage());
+    }
 }

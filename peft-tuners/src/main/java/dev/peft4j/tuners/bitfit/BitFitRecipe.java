@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.bitfit;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -12,7 +13,7 @@ import java.util.Objects;
  * {@link MethodRecipe}; {@link #biasTerms(String)} reads a bias selection as {@code peft4j
  * --bias-terms} takes it.
  */
-public final class BitFitRecipe implements MethodRecipe {
+public final class BitFitRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "bitfit";
@@ -26,7 +27,9 @@ public final class BitFitRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public BitFitRecipe() {}
+    public BitFitRecipe() {
+        super(NAME, "BITFIT", "BitFit", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType PEFT's {@code task_type}
@@ -59,33 +62,7 @@ public final class BitFitRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "BITFIT";
-    }
-
-    @Override
-    public String displayName() {
-        return "BitFit";
-    }
-
-    @Override
-    public BitFitConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected BitFitConfig config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }

@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.bottleneck;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -11,7 +12,7 @@ import java.util.Objects;
  * reduction factor 16, ReLU), learning rate 2e-3 (AdapterHub's examples use 1e-4 to 1e-3 over more
  * steps), {@link TrainingDefaults#EPOCHS} epochs. Registered as a {@link MethodRecipe}.
  */
-public final class BottleneckRecipe implements MethodRecipe {
+public final class BottleneckRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "bottleneck";
@@ -23,7 +24,9 @@ public final class BottleneckRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public BottleneckRecipe() {}
+    public BottleneckRecipe() {
+        super(NAME, "BOTTLENECK", "bottleneck adapters", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param preset AdapterHub's preset (its reduction factor and non-linearity are the defaults)
@@ -35,33 +38,7 @@ public final class BottleneckRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "BOTTLENECK";
-    }
-
-    @Override
-    public String displayName() {
-        return "bottleneck adapters";
-    }
-
-    @Override
-    public BottleneckConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(PRESET, taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected BottleneckConfig config(String taskType, List<String> modulesToSave) {
+        return builder(PRESET, taskType).optModulesToSave(modulesToSave).build();
     }
 }

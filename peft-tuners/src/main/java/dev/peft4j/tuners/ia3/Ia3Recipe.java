@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.ia3;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * around a base, {@link Ia3Defaults}), learning rate 1e-2, {@link TrainingDefaults#EPOCHS} epochs.
  * Registered as a {@link MethodRecipe}.
  */
-public final class Ia3Recipe implements MethodRecipe {
+public final class Ia3Recipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "ia3";
@@ -23,7 +24,9 @@ public final class Ia3Recipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public Ia3Recipe() {}
+    public Ia3Recipe() {
+        super(NAME, "IA3", "IA³", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType PEFT's {@code task_type}
@@ -34,33 +37,7 @@ public final class Ia3Recipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "IA3";
-    }
-
-    @Override
-    public String displayName() {
-        return "IA³";
-    }
-
-    @Override
-    public Ia3Config defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected Ia3Config config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }

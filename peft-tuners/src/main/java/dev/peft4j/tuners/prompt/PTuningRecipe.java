@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.prompt;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * 128 (PEFT's examples), learning rate 1e-2, {@link TrainingDefaults#EPOCHS} epochs. Registered as a
  * {@link MethodRecipe}.
  */
-public final class PTuningRecipe implements MethodRecipe {
+public final class PTuningRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "p-tuning";
@@ -27,7 +28,9 @@ public final class PTuningRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public PTuningRecipe() {}
+    public PTuningRecipe() {
+        super(NAME, "P_TUNING", "P-tuning", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType PEFT's {@code task_type}
@@ -39,33 +42,7 @@ public final class PTuningRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "P_TUNING";
-    }
-
-    @Override
-    public String displayName() {
-        return "P-tuning";
-    }
-
-    @Override
-    public PromptEncoderConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected PromptEncoderConfig config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }

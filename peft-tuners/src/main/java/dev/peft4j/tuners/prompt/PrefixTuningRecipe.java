@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.prompt;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * projection MLP, learning rate 1e-2 (PEFT's examples), {@link TrainingDefaults#EPOCHS} epochs.
  * Registered as a {@link MethodRecipe}.
  */
-public final class PrefixTuningRecipe implements MethodRecipe {
+public final class PrefixTuningRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "prefix-tuning";
@@ -24,7 +25,9 @@ public final class PrefixTuningRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public PrefixTuningRecipe() {}
+    public PrefixTuningRecipe() {
+        super(NAME, "PREFIX_TUNING", "prefix tuning", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType PEFT's {@code task_type}
@@ -36,33 +39,7 @@ public final class PrefixTuningRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "PREFIX_TUNING";
-    }
-
-    @Override
-    public String displayName() {
-        return "prefix tuning";
-    }
-
-    @Override
-    public PrefixTuningConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected PrefixTuningConfig config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }

@@ -1,5 +1,6 @@
 package dev.peft4j.tuners.prompt;
 
+import dev.peft4j.core.peft.AbstractMethodRecipe;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.train.TrainingDefaults;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * rate 3e-2 (PEFT's examples; Lester et al. use far more), {@link TrainingDefaults#EPOCHS} epochs.
  * Registered as a {@link MethodRecipe}.
  */
-public final class PromptTuningRecipe implements MethodRecipe {
+public final class PromptTuningRecipe extends AbstractMethodRecipe {
 
     /** The method's name. */
     public static final String NAME = "prompt-tuning";
@@ -24,7 +25,9 @@ public final class PromptTuningRecipe implements MethodRecipe {
     public static final int EPOCHS = TrainingDefaults.EPOCHS;
 
     /** Creates the recipe (the service loader's constructor). */
-    public PromptTuningRecipe() {}
+    public PromptTuningRecipe() {
+        super(NAME, "PROMPT_TUNING", "prompt tuning", LEARNING_RATE, EPOCHS);
+    }
 
     /**
      * @param taskType PEFT's {@code task_type}
@@ -36,33 +39,7 @@ public final class PromptTuningRecipe implements MethodRecipe {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String peftType() {
-        return "PROMPT_TUNING";
-    }
-
-    @Override
-    public String displayName() {
-        return "prompt tuning";
-    }
-
-    @Override
-    public PromptTuningConfig defaultConfig(String taskType, List<String> modulesToSave) {
-        return builder(taskType).optModulesToSave(modulesToSave == null || modulesToSave.isEmpty() ? null
-                : modulesToSave).build();
-    }
-
-    @Override
-    public double learningRate() {
-        return LEARNING_RATE;
-    }
-
-    @Override
-    public int epochs() {
-        return EPOCHS;
+    protected PromptTuningConfig config(String taskType, List<String> modulesToSave) {
+        return builder(taskType).optModulesToSave(modulesToSave).build();
     }
 }
