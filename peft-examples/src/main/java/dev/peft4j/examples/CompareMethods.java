@@ -13,8 +13,15 @@ import dev.peft4j.core.train.FineTuner;
 import dev.peft4j.core.train.StepListener;
 import dev.peft4j.core.train.StepMetrics;
 import dev.peft4j.core.train.TrainingArguments;
-import dev.peft4j.examples.methods.MethodDefaults;
-import dev.peft4j.examples.methods.TuningMethod;
+import dev.peft4j.core.peft.MethodRecipe;
+import dev.peft4j.core.peft.MethodRecipes;
+import dev.peft4j.lora.LoraRecipe;
+import dev.peft4j.tuners.bitfit.BitFitRecipe;
+import dev.peft4j.tuners.bottleneck.BottleneckRecipe;
+import dev.peft4j.tuners.ia3.Ia3Recipe;
+import dev.peft4j.tuners.prompt.PTuningRecipe;
+import dev.peft4j.tuners.prompt.PrefixTuningRecipe;
+import dev.peft4j.tuners.prompt.PromptTuningRecipe;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,8 +36,9 @@ import java.util.Map;
  * One row of the method comparison in {@code docs/methods.md}: trains one PEFT method (and the
  * classifier head) on the built-in all-MiniLM-L6-v2 with the fine-foods reviews bundled in this
  * jar, evaluates it and writes the figures as JSON. Every method gets the same data and the same
- * budget ({@link #EPOCHS} epochs); its configuration and learning rate are its defaults in
- * {@link MethodDefaults}, as {@code peft4j train/demo --method NAME} use them.
+ * budget ({@link #EPOCHS} epochs); its configuration and learning rate are its defaults, its
+ * {@link MethodRecipe} (found by name in {@link MethodRecipes}), as {@code peft4j train/demo --method
+ * NAME} use them.
  *
  * <pre>
  * java -cp peft-examples/target/peft4j.jar dev.peft4j.examples.CompareMethods --method lora \
@@ -62,13 +70,13 @@ public final class CompareMethods {
      */
     public static void main(String[] args) throws Exception {
         ClassifyReviews.threads(args);
-        TuningMethod method = TuningMethod.parse(ClassifyReviews.option(args, "--method", "lora"));
+        MethodRecipe method = MethodRecipes.forName(ClassifyReviews.option(args, "--method", "lora"));
         int trainRows = Integer.parseInt(ClassifyReviews.option(args, "--train", "4000"));
         int holdout = Integer.parseInt(ClassifyReviews.option(args, "--holdout", "0"));
         int epochs = Integer.parseInt(ClassifyReviews.option(args, "--epochs", "" + EPOCHS));
-        double lr = Double.parseDouble(ClassifyReviews.option(args, "--lr", "" + MethodDefaults.training(method).learningRate()));
+        double lr = Double.parseDouble(ClassifyReviews.option(args, "--lr", "" + method.learningRate()));
         int maxLength = Integer.parseInt(ClassifyReviews.option(args, "--max-length", "128"));
-        Path out = Path.of(ClassifyReviews.option(args, "--out", method.cliName() + ".json"));
+        Path out = Path.of(ClassifyReviews.option(args, "--out", method.name() + ".json"));
 
         List<LabeledText> train;
         List<LabeledText> test;
@@ -87,9 +95,9 @@ public final class CompareMethods {
         Map<String, Object> summary = new LinkedHashMap<>();
         try (BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(MODEL, options)) {
             PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(model,
-                    MethodDefaults.config(method, "SEQ_CLS", List.of("classifier")));
+                    method.defaultConfig("SEQ_CLS", List.of("classifier")));
             TrainableParameters params = peft.trainableParameters();
-            System.out.printf(Locale.ROOT, "%s (%s): %s%n", method.cliName(), settings(method), params);
+            System.out.printf(Locale.ROOT, "%s (%s): %s%n", method.name(), settings(method), params);
             Throughput throughput = new Throughput();
             FineTuner tuner = FineTuner.builder().setModel(peft).setTrainData(train).addListener(throughput)
                     .optArguments(TrainingArguments.builder().optEpochs(epochs).optLearningRate(lr)
@@ -100,10 +108,10 @@ public final class CompareMethods {
             double trainSeconds = (System.nanoTime() - start) / 1e9;
             EvaluationResult result = tuner.evaluate(test);
             System.out.printf(Locale.ROOT, "%s: %s accuracy %.4f, macro-F1 %.4f; trained in %.0f s (%.1f examples/s)%n",
-                    method.cliName(), holdout > 0 ? "held-out" : "test", result.accuracy(), result.macroF1(),
+                    method.name(), holdout > 0 ? "held-out" : "test", result.accuracy(), result.macroF1(),
                     trainSeconds, throughput.examples / trainSeconds);
 
-            summary.put("method", method.cliName());
+            summary.put("method", method.name());
             summary.put("settings", settings(method));
             summary.put("learning_rate", lr);
             summary.put("epochs", epochs);
@@ -128,20 +136,21 @@ public final class CompareMethods {
     }
 
     /** The method's default settings in words, for the table. */
-    static String settings(TuningMethod method) {
-        return switch (method) {
-            case LORA -> String.format(Locale.ROOT, "r=%d, alpha %.0f, %s", MethodDefaults.LORA_R,
-                    MethodDefaults.LORA_ALPHA, String.join("+", MethodDefaults.LORA_TARGETS_BERT));
-            case IA3 -> "PEFT's BERT targets: key, value, output.dense";
-            case PROMPT_TUNING -> MethodDefaults.PROMPT_TUNING_VIRTUAL_TOKENS + " virtual tokens, "
-                    + MethodDefaults.PROMPT_TUNING_INIT.name() + " init";
-            case P_TUNING -> MethodDefaults.P_TUNING_VIRTUAL_TOKENS + " virtual tokens, MLP "
-                    + MethodDefaults.P_TUNING_ENCODER_HIDDEN_SIZE;
-            case PREFIX_TUNING -> MethodDefaults.PREFIX_TUNING_VIRTUAL_TOKENS + " virtual tokens per layer"
-                    + (MethodDefaults.PREFIX_TUNING_PROJECTION ? ", projection" : "");
-            case BOTTLENECK -> MethodDefaults.BOTTLENECK_PRESET.cliName() + ", reduction "
-                    + MethodDefaults.bottleneck(MethodDefaults.BOTTLENECK_PRESET, "SEQ_CLS").build().reductionFactor();
-            case BITFIT -> "bias terms: " + MethodDefaults.BITFIT_BIAS_TERMS;
+    static String settings(MethodRecipe method) {
+        return switch (method.name()) {
+            case LoraRecipe.NAME -> String.format(Locale.ROOT, "r=%d, alpha %.0f, %s", LoraRecipe.R,
+                    LoraRecipe.ALPHA, String.join("+", LoraRecipe.TARGETS_BERT));
+            case Ia3Recipe.NAME -> "PEFT's BERT targets: key, value, output.dense";
+            case PromptTuningRecipe.NAME -> PromptTuningRecipe.VIRTUAL_TOKENS + " virtual tokens, "
+                    + PromptTuningRecipe.INIT.name() + " init";
+            case PTuningRecipe.NAME -> PTuningRecipe.VIRTUAL_TOKENS + " virtual tokens, MLP "
+                    + PTuningRecipe.ENCODER_HIDDEN_SIZE;
+            case PrefixTuningRecipe.NAME -> PrefixTuningRecipe.VIRTUAL_TOKENS + " virtual tokens per layer"
+                    + (PrefixTuningRecipe.PROJECTION ? ", projection" : "");
+            case BottleneckRecipe.NAME -> BottleneckRecipe.PRESET.cliName() + ", reduction "
+                    + BottleneckRecipe.builder(BottleneckRecipe.PRESET, "SEQ_CLS").build().reductionFactor();
+            case BitFitRecipe.NAME -> "bias terms: " + BitFitRecipe.BIAS_TERMS;
+            default -> "defaults";
         };
     }
 

@@ -577,13 +577,23 @@ public class PeftModel<M extends Module> extends Module {
      * Returns the base model with every adapter taken out, without merging (as in PEFT, a layer
      * merged before keeps its merged weight). This wrapper is unusable afterwards.
      *
+     * <p>{@code modules_to_save} as PEFT 0.20 unloads them ({@code
+     * ModulesToSaveWrapper.unload_and_optionally_merge_module}, the same for {@code unload()} and
+     * {@code merge_and_unload()}): each saved module's path keeps the <em>active adapter's trained
+     * copy</em>, also when adapters are disabled at the time; the frozen original and the other
+     * adapters' copies are dropped. A path the active adapter has no copy for keeps its original.
+     * To get the untouched original head back, {@link #deleteAdapter delete} the adapters instead.
+     *
      * @return the base model
+     * @throws IllegalStateException while a mixed-adapter batch is routed ({@link #routeRows})
      */
     public M unload() {
         checkOpen();
+        checkNotRouted("unload");
         if (method != null) {
             method.unload(base);
         }
+        modulesToSave.activate(base, active);
         unloaded = true;
         return base;
     }

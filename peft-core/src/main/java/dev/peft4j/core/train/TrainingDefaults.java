@@ -38,7 +38,10 @@ public final class TrainingDefaults {
     /** Global gradient-norm clipping threshold. */
     public static final double MAX_GRAD_NORM = 1.0;
 
-    /** The run seed (data order, dropout, adapter initialization). */
+    /**
+     * The run seed (data order, dropout, adapter initialization; the CLI also draws a fresh
+     * classifier head from it, {@code BertForSequenceClassification.Loader#optSeed}).
+     */
     public static final long SEED = 42;
 
     /**

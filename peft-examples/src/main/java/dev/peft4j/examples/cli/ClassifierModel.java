@@ -28,9 +28,24 @@ final class ClassifierModel {
      */
     static BertForSequenceClassification load(ModelFiles files, List<String> labels, Pooling pooling,
             NDManager manager, WeightLoader weights) throws IOException {
+        return load(files, labels, pooling, manager, weights, BertForSequenceClassification.DEFAULT_SEED);
+    }
+
+    /**
+     * @param files the model files
+     * @param labels label names by class index
+     * @param pooling how the sequence vector is formed
+     * @param manager owner of the parameters
+     * @param weights how the weights land (full precision, or quantized while loading)
+     * @param seed the seed of a fresh head ({@code --seed}: the same in every process)
+     * @return the classifier
+     * @throws IOException when the weights cannot be read
+     */
+    static BertForSequenceClassification load(ModelFiles files, List<String> labels, Pooling pooling,
+            NDManager manager, WeightLoader weights, long seed) throws IOException {
         try (TensorSource w = files.openWeights()) {
             return BertForSequenceClassification.loader().setCheckpoint(w, files.config()).setManager(manager)
-                    .optPooling(pooling).optLabels(labels).optWeightLoader(weights).load();
+                    .optPooling(pooling).optLabels(labels).optWeightLoader(weights).optSeed(seed).load();
         }
     }
 

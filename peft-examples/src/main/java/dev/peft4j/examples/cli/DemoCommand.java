@@ -21,7 +21,8 @@ import dev.peft4j.core.train.TrainingArguments;
 import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.train.TrainingResult;
 import dev.peft4j.core.peft.PeftModel;
-import dev.peft4j.examples.methods.TuningMethod;
+import dev.peft4j.core.peft.MethodRecipe;
+import dev.peft4j.tuners.bottleneck.BottleneckRecipe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -95,6 +96,9 @@ final class DemoCommand extends CliCommand {
 
     @Mixin OptimizerOptions optim;
 
+    /** A fixed step budget instead of epochs (a smoke run of the whole demo). */
+    @Mixin MaxStepsOption maxSteps;
+
     @Override
     int run() throws Exception {
         long start = System.nanoTime();
@@ -104,6 +108,7 @@ final class DemoCommand extends CliCommand {
         run.check();
         quantize.config();
         optim.optimizer(); // a bad --optim fails before the model loads
+        maxSteps.check();
         if (quick) {
             run.epochs = QUICK_EPOCHS;
         }
@@ -123,8 +128,8 @@ final class DemoCommand extends CliCommand {
                     .build();
             ClassificationDataset test = ClassificationDataset.builder().setFile(testFile).setTokenizer(tokenizer)
                     .optLabels(train.labels()).build();
-            TuningMethod m = method.method();
-            String name = m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA")
+            MethodRecipe m = method.method();
+            String name = method.isLora() ? (quantize.enabled() ? "QLoRA" : "LoRA")
                     : m.displayName() + (quantize.enabled() ? " over a 4-bit base" : "");
             o.printf(Locale.ROOT, "peft4j demo: all-MiniLM-L6-v2 + %s on Amazon Fine Food reviews (%s)%n",
                     name, String.join(" / ", train.labels().labels()));
@@ -133,7 +138,7 @@ final class DemoCommand extends CliCommand {
             o.flush();
 
             BertForSequenceClassification model = ClassifierModel.load(files, train.labels().labels(), pool, manager,
-                    quantize.weightLoader(files.config()));
+                    quantize.weightLoader(files.config()), run.seed);
             if (quantize.enabled()) {
                 long layers = QuantizeOptions.fourBitLayers(model);
                 o.printf(Locale.ROOT, "base: %d linear layers quantized to %s while loading, model weights %.1f MiB"
@@ -154,18 +159,19 @@ final class DemoCommand extends CliCommand {
             o.println(peft.trainableParameters());
             o.printf(Locale.ROOT, "training: %s %s + classifier head; %d epoch(s),"
                     + " batch %d, lr %s (warmup 6%%, linear decay), %s pooling%n",
-                    (m == TuningMethod.LORA ? (quantize.enabled() ? "QLoRA" : "LoRA") : m.displayName())
+                    (method.isLora() ? (quantize.enabled() ? "QLoRA" : "LoRA") : m.displayName())
                             + (quantize.enabled() ? " (" + quantize.type + " base)" : ""), method.describe("SEQ_CLS"),
                     run.epochs, run.batchSize, num(run.lr), pool.name().toLowerCase(Locale.ROOT));
             o.flush();
             Throughput throughput = new Throughput();
             SequenceClassifier classifier = ClassifierModel.classifier(model);
             t = System.nanoTime();
-            TrainingArguments args = TrainingArguments.builder().optEpochs(run.epochs).optLearningRate(run.lr)
+            TrainingArguments args = maxSteps.apply(TrainingArguments.builder().optEpochs(run.epochs)
+                    .optLearningRate(run.lr)
                     .optBatchSize(run.batchSize).optEvalBatchSize(EVAL_BATCH).optMaxLength(run.maxLength)
                     .optGradientAccumulation(run.gradAccum).optSeed(run.seed).optOutputDir(adapterDir)
                     .optProgressBar(true).optTrainingCurve(true).optOverwriteOutputDir(false)
-                    .optOptimizer(optim.optimizer()).build();
+                    .optOptimizer(optim.optimizer())).build();
             FineTuner tuner = AdapterRun.tuner(peft, peft::save, args, throughput).setTrainData(train).build();
             TrainingResult result = AdapterRun.fit(tuner, adapterDir);
             double trainSeconds = seconds(t);
@@ -198,7 +204,7 @@ final class DemoCommand extends CliCommand {
                         + " adapter directory is the result (load it with --adapter)%n", m.displayName());
             }
 
-            summary.put("method", m.cliName());
+            summary.put("method", m.name());
             summary.put("learning_rate", run.lr);
             summary.put("epochs", run.epochs);
             summary.put("quick", quick);
@@ -229,7 +235,7 @@ final class DemoCommand extends CliCommand {
                 ? String.format(Locale.ROOT, "%.0f MiB", (Double) summary.get("peak_rss_mib")) : "unknown");
         o.println("saved:");
         o.println("  adapter (PEFT format):  " + adapterDir + "  (adapter_config.json, "
-                + (method.method() == TuningMethod.BOTTLENECK ? "adapter.safetensors" : "adapter_model.safetensors")
+                + (method.method().name().equals(BottleneckRecipe.NAME) ? "adapter.safetensors" : "adapter_model.safetensors")
                 + ", labels.json)");
         o.println("  training log:           " + adapterDir.resolve("metrics.jsonl") + ", "
                 + adapterDir.resolve("training-curve.png"));

@@ -3,7 +3,7 @@ package dev.peft4j.examples.cli;
 import dev.peft4j.core.train.TrainingArguments;
 import picocli.CommandLine.Option;
 
-/** {@code --max-steps N} of {@code train}: a fixed number of optimizer steps instead of epochs. */
+/** {@code --max-steps N} of {@code train} and {@code demo}: a fixed number of optimizer steps instead of epochs. */
 final class MaxStepsOption {
 
     @Option(names = "--max-steps", defaultValue = "0", paramLabel = "N",

@@ -2,54 +2,67 @@ package dev.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.peft.MethodRecipe;
+import dev.peft4j.core.peft.MethodRecipes;
 import dev.peft4j.core.peft.PeftConfig;
 import dev.peft4j.core.peft.PeftModel;
-import dev.peft4j.examples.methods.BottleneckPreset;
-import dev.peft4j.examples.methods.MethodDefaults;
-import dev.peft4j.examples.methods.TuningMethod;
 import dev.peft4j.lora.LoraConfig;
+import dev.peft4j.lora.LoraRecipe;
 import dev.peft4j.tuners.bitfit.BitFitConfig;
+import dev.peft4j.tuners.bitfit.BitFitRecipe;
 import dev.peft4j.tuners.bottleneck.BottleneckConfig;
+import dev.peft4j.tuners.bottleneck.BottleneckPreset;
+import dev.peft4j.tuners.bottleneck.BottleneckRecipe;
 import dev.peft4j.tuners.ia3.Ia3Config;
+import dev.peft4j.tuners.ia3.Ia3Recipe;
+import dev.peft4j.tuners.prompt.PTuningRecipe;
 import dev.peft4j.tuners.prompt.PrefixTuningConfig;
+import dev.peft4j.tuners.prompt.PrefixTuningRecipe;
 import dev.peft4j.tuners.prompt.PromptEncoderConfig;
 import dev.peft4j.tuners.prompt.PromptTuningConfig;
 import dev.peft4j.tuners.prompt.PromptTuningInit;
+import dev.peft4j.tuners.prompt.PromptTuningRecipe;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * {@code --method} and each method's options, for {@code train} and {@code demo}. An option the
- * user leaves out takes its value from {@link MethodDefaults}; an option of another method is an
- * error naming the option and the method.
+ * {@code --method} and each method's options, for {@code train} and {@code demo}. The method is a
+ * {@link MethodRecipe} found by name ({@link MethodRecipes}); an option the user leaves out takes its
+ * value from the method's recipe (its module's defaults, e.g. {@link LoraRecipe}); an option of
+ * another method is an error naming the option and the method. A method whose recipe is on the class
+ * path but that has no options here trains with its recipe's configuration.
  */
 final class MethodOptions {
 
     private static final String METHODS = "lora|ia3|prompt-tuning|p-tuning|prefix-tuning|bottleneck|bitfit";
 
+    /** The methods with options here, in the order the command line lists them. */
+    private static final List<String> ORDER = List.of(LoraRecipe.NAME, Ia3Recipe.NAME, PromptTuningRecipe.NAME,
+            PTuningRecipe.NAME, PrefixTuningRecipe.NAME, BottleneckRecipe.NAME, BitFitRecipe.NAME);
+
     @Spec(Spec.Target.MIXEE) CommandSpec mixee;
 
     @Option(names = "--method", paramLabel = METHODS, converter = MethodConverter.class,
             description = "The PEFT method (default lora). Each has its own options below; the learning rate and"
-                    + " epochs default per method (MethodDefaults: lora 1e-3, ia3 3e-3, prompt-tuning 3e-2,"
-                    + " p-tuning 3e-3, prefix-tuning 1e-2, bottleneck 1e-3, bitfit 1e-3; 3 epochs).")
-    TuningMethod method;
+                    + " epochs default per method (its module's recipe: lora 1e-3, ia3 1e-2, prompt-tuning 3e-2,"
+                    + " p-tuning 1e-2, prefix-tuning 1e-2, bottleneck 2e-3, bitfit 5e-3; 3 epochs).")
+    MethodRecipe method;
 
     @Option(names = "--target-modules", split = ",", paramLabel = "NAMES",
             description = "lora, ia3: layers to adapt, comma-separated module names (lora default: query,value for"
                     + " classify, q_proj,v_proj for causal-lm; ia3 default: PEFT's per-family targets).")
     List<String> targetModules;
 
-    @Option(names = "--lora-r", paramLabel = "R", description = "lora: rank (default " + MethodDefaults.LORA_R + ").")
+    @Option(names = "--lora-r", paramLabel = "R", description = "lora: rank (default " + LoraRecipe.R + ").")
     Integer r;
 
     @Option(names = "--lora-alpha", paramLabel = "A",
@@ -57,7 +70,7 @@ final class MethodOptions {
     Double alpha;
 
     @Option(names = "--lora-dropout", paramLabel = "P",
-            description = "lora: dropout on the LoRA input in training (default " + MethodDefaults.LORA_DROPOUT + ").")
+            description = "lora: dropout on the LoRA input in training (default " + LoraRecipe.DROPOUT + ").")
     Double dropout;
 
     @Option(names = "--feedforward-modules", split = ",", paramLabel = "NAMES",
@@ -66,7 +79,7 @@ final class MethodOptions {
 
     @Option(names = "--num-virtual-tokens", paramLabel = "N",
             description = "prompt-tuning, p-tuning, prefix-tuning: virtual tokens (default "
-                    + MethodDefaults.PROMPT_TUNING_VIRTUAL_TOKENS + ").")
+                    + PromptTuningRecipe.VIRTUAL_TOKENS + ").")
     Integer numVirtualTokens;
 
     @Option(names = "--prompt-init", paramLabel = "random|text|sample-vocab",
@@ -80,7 +93,7 @@ final class MethodOptions {
     String promptInitText;
 
     @Option(names = "--encoder-hidden-size", paramLabel = "H",
-            description = "p-tuning: the MLP's hidden size (default " + MethodDefaults.P_TUNING_ENCODER_HIDDEN_SIZE
+            description = "p-tuning: the MLP's hidden size (default " + PTuningRecipe.ENCODER_HIDDEN_SIZE
                     + "); prefix-tuning with --prefix-projection: the projection's hidden size (default: the"
                     + " model's).")
     Integer encoderHiddenSize;
@@ -107,21 +120,35 @@ final class MethodOptions {
                     + " comma-separated module names.")
     String biasTerms;
 
-    /** Accepts the command-line names and {@code peft_type}s. */
-    static final class MethodConverter implements CommandLine.ITypeConverter<TuningMethod> {
+    /** Accepts the methods' names and {@code peft_type}s. */
+    static final class MethodConverter implements CommandLine.ITypeConverter<MethodRecipe> {
         @Override
-        public TuningMethod convert(String value) {
+        public MethodRecipe convert(String value) {
             try {
-                return TuningMethod.parse(value);
+                return MethodRecipes.forName(value);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
+                throw new CommandLine.TypeConversionException("unknown method '" + value + "' (expected "
+                        + String.join("|", names()) + ")");
             }
         }
     }
 
-    /** @return the chosen method */
-    TuningMethod method() {
-        return method == null ? TuningMethod.LORA : method;
+    /** @return the known methods' names: those with options here in their order, then any others */
+    static List<String> names() {
+        List<String> names = new ArrayList<>(ORDER);
+        names.retainAll(MethodRecipes.names());
+        MethodRecipes.names().stream().filter(n -> !ORDER.contains(n)).forEach(names::add);
+        return names;
+    }
+
+    /** @return the chosen method's recipe */
+    MethodRecipe method() {
+        return method == null ? MethodRecipes.forName(LoraRecipe.NAME) : method;
+    }
+
+    /** @return whether the chosen method is LoRA */
+    boolean isLora() {
+        return method().name().equals(LoraRecipe.NAME);
     }
 
     /**
@@ -130,50 +157,44 @@ final class MethodOptions {
      * @throws IllegalArgumentException naming the first foreign option and the method
      */
     void check() {
-        TuningMethod m = method();
-        for (Map.Entry<String, Set<TuningMethod>> e : given().entrySet()) {
+        String m = method().name();
+        for (Map.Entry<String, List<String>> e : given().entrySet()) {
             if (!e.getValue().contains(m)) {
-                throw new IllegalArgumentException(e.getKey() + " is not an option of --method " + m.cliName()
-                        + " (it belongs to " + String.join(", ", e.getValue().stream().map(TuningMethod::cliName)
-                        .toList()) + ")");
+                throw new IllegalArgumentException(e.getKey() + " is not an option of --method " + m
+                        + " (it belongs to " + String.join(", ", e.getValue()) + ")");
             }
         }
-        if (m == TuningMethod.PREFIX_TUNING && encoderHiddenSize != null && !Boolean.TRUE.equals(prefixProjection)) {
+        if (m.equals(PrefixTuningRecipe.NAME) && encoderHiddenSize != null && !Boolean.TRUE.equals(prefixProjection)) {
             throw new IllegalArgumentException("--encoder-hidden-size needs --prefix-projection with --method"
                     + " prefix-tuning (the hidden size is the projection MLP's)");
         }
     }
 
     /** The method options given on the command line, with the methods each belongs to. */
-    private Map<String, Set<TuningMethod>> given() {
-        Map<String, Set<TuningMethod>> g = new LinkedHashMap<>();
-        Set<TuningMethod> prompts = Set.of(TuningMethod.PROMPT_TUNING, TuningMethod.P_TUNING,
-                TuningMethod.PREFIX_TUNING);
-        put(g, targetModules, "--target-modules", Set.of(TuningMethod.LORA, TuningMethod.IA3));
-        put(g, r, "--lora-r", Set.of(TuningMethod.LORA));
-        put(g, alpha, "--lora-alpha", Set.of(TuningMethod.LORA));
-        put(g, dropout, "--lora-dropout", Set.of(TuningMethod.LORA));
-        put(g, feedforwardModules, "--feedforward-modules", Set.of(TuningMethod.IA3));
+    private Map<String, List<String>> given() {
+        Map<String, List<String>> g = new LinkedHashMap<>();
+        List<String> prompts = List.of(PromptTuningRecipe.NAME, PTuningRecipe.NAME, PrefixTuningRecipe.NAME);
+        put(g, targetModules, "--target-modules", List.of(LoraRecipe.NAME, Ia3Recipe.NAME));
+        put(g, r, "--lora-r", List.of(LoraRecipe.NAME));
+        put(g, alpha, "--lora-alpha", List.of(LoraRecipe.NAME));
+        put(g, dropout, "--lora-dropout", List.of(LoraRecipe.NAME));
+        put(g, feedforwardModules, "--feedforward-modules", List.of(Ia3Recipe.NAME));
         put(g, numVirtualTokens, "--num-virtual-tokens", prompts);
-        put(g, promptInit, "--prompt-init", Set.of(TuningMethod.PROMPT_TUNING));
-        put(g, promptInitText, "--prompt-init-text", Set.of(TuningMethod.PROMPT_TUNING));
-        put(g, encoderHiddenSize, "--encoder-hidden-size", Set.of(TuningMethod.P_TUNING, TuningMethod.PREFIX_TUNING));
-        put(g, prefixProjection, "--prefix-projection", Set.of(TuningMethod.PREFIX_TUNING));
-        put(g, bottleneck, "--bottleneck", Set.of(TuningMethod.BOTTLENECK));
-        put(g, reductionFactor, "--reduction-factor", Set.of(TuningMethod.BOTTLENECK));
-        put(g, nonLinearity, "--non-linearity", Set.of(TuningMethod.BOTTLENECK));
-        put(g, biasTerms, "--bias-terms", Set.of(TuningMethod.BITFIT));
+        put(g, promptInit, "--prompt-init", List.of(PromptTuningRecipe.NAME));
+        put(g, promptInitText, "--prompt-init-text", List.of(PromptTuningRecipe.NAME));
+        put(g, encoderHiddenSize, "--encoder-hidden-size", List.of(PTuningRecipe.NAME, PrefixTuningRecipe.NAME));
+        put(g, prefixProjection, "--prefix-projection", List.of(PrefixTuningRecipe.NAME));
+        put(g, bottleneck, "--bottleneck", List.of(BottleneckRecipe.NAME));
+        put(g, reductionFactor, "--reduction-factor", List.of(BottleneckRecipe.NAME));
+        put(g, nonLinearity, "--non-linearity", List.of(BottleneckRecipe.NAME));
+        put(g, biasTerms, "--bias-terms", List.of(BitFitRecipe.NAME));
         return g;
     }
 
-    private static void put(Map<String, Set<TuningMethod>> g, Object value, String option, Set<TuningMethod> owners) {
+    private static void put(Map<String, List<String>> g, Object value, String option, List<String> owners) {
         if (value != null) {
-            g.put(option, sorted(owners));
+            g.put(option, owners);
         }
-    }
-
-    private static Set<TuningMethod> sorted(Set<TuningMethod> s) {
-        return new java.util.TreeSet<>(s);
     }
 
     /**
@@ -196,7 +217,7 @@ final class MethodOptions {
      */
     void applyTrainingDefaults(RunOptions run) {
         CommandLine.ParseResult parsed = mixee.commandLine().getParseResult();
-        MethodDefaults.Training t = MethodDefaults.training(method());
+        MethodRecipe t = method();
         if (parsed == null || !parsed.hasMatchedOption("--lr")) {
             run.lr = t.learningRate();
         }
@@ -206,7 +227,7 @@ final class MethodOptions {
     }
 
     /**
-     * The configuration: {@link MethodDefaults} with the options given.
+     * The configuration: the method's recipe with the options given.
      *
      * @param taskType PEFT's {@code task_type}
      * @param modulesToSave modules trained whole and saved with the adapter (a classifier head), or empty
@@ -217,9 +238,9 @@ final class MethodOptions {
     PeftConfig config(String taskType, List<String> modulesToSave, String modelId, Path modelDir) {
         check();
         List<String> save = modulesToSave.isEmpty() ? null : modulesToSave;
-        return switch (method()) {
-            case LORA -> {
-                LoraConfig.Builder b = MethodDefaults.lora(taskType).optModulesToSave(save)
+        return switch (method().name()) {
+            case LoraRecipe.NAME -> {
+                LoraConfig.Builder b = LoraRecipe.builder(taskType).optModulesToSave(save)
                         .optBaseModelNameOrPath(modelId);
                 if (targetModules != null && !targetModules.isEmpty()) {
                     b.setTargetModules(targetModules.toArray(new String[0]));
@@ -235,8 +256,8 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case IA3 -> {
-                Ia3Config.Builder b = MethodDefaults.ia3(taskType).optModulesToSave(save).optBaseModelNameOrPath(modelId);
+            case Ia3Recipe.NAME -> {
+                Ia3Config.Builder b = Ia3Recipe.builder(taskType).optModulesToSave(save).optBaseModelNameOrPath(modelId);
                 if (targetModules != null && !targetModules.isEmpty()) {
                     b.setTargetModules(targetModules.toArray(new String[0]));
                 }
@@ -245,8 +266,8 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case PROMPT_TUNING -> {
-                PromptTuningConfig.Builder b = MethodDefaults.promptTuning(taskType).optModulesToSave(save)
+            case PromptTuningRecipe.NAME -> {
+                PromptTuningConfig.Builder b = PromptTuningRecipe.builder(taskType).optModulesToSave(save)
                         .optBaseModelNameOrPath(modelId);
                 if (numVirtualTokens != null) {
                     b.setNumVirtualTokens(numVirtualTokens);
@@ -271,8 +292,8 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case P_TUNING -> {
-                PromptEncoderConfig.Builder b = MethodDefaults.pTuning(taskType).optModulesToSave(save)
+            case PTuningRecipe.NAME -> {
+                PromptEncoderConfig.Builder b = PTuningRecipe.builder(taskType).optModulesToSave(save)
                         .optBaseModelNameOrPath(modelId);
                 if (numVirtualTokens != null) {
                     b.setNumVirtualTokens(numVirtualTokens);
@@ -282,8 +303,8 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case PREFIX_TUNING -> {
-                PrefixTuningConfig.Builder b = MethodDefaults.prefixTuning(taskType).optModulesToSave(save)
+            case PrefixTuningRecipe.NAME -> {
+                PrefixTuningConfig.Builder b = PrefixTuningRecipe.builder(taskType).optModulesToSave(save)
                         .optBaseModelNameOrPath(modelId);
                 if (numVirtualTokens != null) {
                     b.setNumVirtualTokens(numVirtualTokens);
@@ -296,8 +317,8 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case BOTTLENECK -> {
-                BottleneckConfig.Builder b = MethodDefaults.bottleneck(preset(), taskType).optModulesToSave(save);
+            case BottleneckRecipe.NAME -> {
+                BottleneckConfig.Builder b = BottleneckRecipe.builder(preset(), taskType).optModulesToSave(save);
                 if (reductionFactor != null) {
                     b.optReductionFactor(reductionFactor == Math.rint(reductionFactor) && reductionFactor < 1e9
                             ? (Number) reductionFactor.intValue() : reductionFactor);
@@ -307,14 +328,15 @@ final class MethodOptions {
                 }
                 yield b.build();
             }
-            case BITFIT -> {
-                BitFitConfig.Builder b = MethodDefaults.bitFit(taskType).optModulesToSave(save)
+            case BitFitRecipe.NAME -> {
+                BitFitConfig.Builder b = BitFitRecipe.builder(taskType).optModulesToSave(save)
                         .optBaseModelNameOrPath(modelId);
                 if (biasTerms != null) {
-                    b.setTargetModules(MethodDefaults.biasTerms(biasTerms));
+                    b.setTargetModules(BitFitRecipe.biasTerms(biasTerms));
                 }
                 yield b.build();
             }
+            default -> method().defaultConfig(taskType, save);
         };
     }
 
@@ -333,7 +355,7 @@ final class MethodOptions {
     }
 
     private BottleneckPreset preset() {
-        return bottleneck == null ? MethodDefaults.BOTTLENECK_PRESET : BottleneckPreset.parse(bottleneck);
+        return bottleneck == null ? BottleneckRecipe.PRESET : BottleneckPreset.parse(bottleneck);
     }
 
     /**
@@ -359,23 +381,25 @@ final class MethodOptions {
      * @return the method's settings in a few words, e.g. {@code r=8 alpha=16 dropout=0.1 on query,value}
      */
     String describe(String taskType) {
-        return switch (method()) {
-            case LORA -> String.format(Locale.ROOT, "r=%d alpha=%s dropout=%s on %s",
-                    r == null ? MethodDefaults.LORA_R : r, num(alpha == null ? MethodDefaults.LORA_ALPHA : alpha),
-                    num(dropout == null ? MethodDefaults.LORA_DROPOUT : dropout), String.join(",",
-                            targetModules == null ? MethodDefaults.loraTargets(taskType) : targetModules));
-            case IA3 -> "on " + (targetModules == null ? "PEFT's default targets" : String.join(",", targetModules));
-            case PROMPT_TUNING -> virtualTokens(MethodDefaults.PROMPT_TUNING_VIRTUAL_TOKENS) + ", init "
-                    + (promptInit() == null ? MethodDefaults.PROMPT_TUNING_INIT : promptInit())
+        return switch (method().name()) {
+            case LoraRecipe.NAME -> String.format(Locale.ROOT, "r=%d alpha=%s dropout=%s on %s",
+                    r == null ? LoraRecipe.R : r, num(alpha == null ? LoraRecipe.ALPHA : alpha),
+                    num(dropout == null ? LoraRecipe.DROPOUT : dropout), String.join(",",
+                            targetModules == null ? LoraRecipe.targets(taskType) : targetModules));
+            case Ia3Recipe.NAME -> "on " + (targetModules == null ? "PEFT's default targets"
+                    : String.join(",", targetModules));
+            case PromptTuningRecipe.NAME -> virtualTokens(PromptTuningRecipe.VIRTUAL_TOKENS) + ", init "
+                    + (promptInit() == null ? PromptTuningRecipe.INIT : promptInit())
                             .name().toLowerCase(Locale.ROOT).replace('_', '-');
-            case P_TUNING -> virtualTokens(MethodDefaults.P_TUNING_VIRTUAL_TOKENS) + ", MLP encoder hidden size "
-                    + (encoderHiddenSize == null ? MethodDefaults.P_TUNING_ENCODER_HIDDEN_SIZE : encoderHiddenSize);
-            case PREFIX_TUNING -> virtualTokens(MethodDefaults.PREFIX_TUNING_VIRTUAL_TOKENS) + " per layer, "
-                    + ((prefixProjection == null ? MethodDefaults.PREFIX_TUNING_PROJECTION : prefixProjection)
+            case PTuningRecipe.NAME -> virtualTokens(PTuningRecipe.VIRTUAL_TOKENS) + ", MLP encoder hidden size "
+                    + (encoderHiddenSize == null ? PTuningRecipe.ENCODER_HIDDEN_SIZE : encoderHiddenSize);
+            case PrefixTuningRecipe.NAME -> virtualTokens(PrefixTuningRecipe.VIRTUAL_TOKENS) + " per layer, "
+                    + ((prefixProjection == null ? PrefixTuningRecipe.PROJECTION : prefixProjection)
                             ? "with" : "without") + " projection";
-            case BOTTLENECK -> preset().cliName() + (reductionFactor == null ? "" : ", reduction factor "
+            case BottleneckRecipe.NAME -> preset().cliName() + (reductionFactor == null ? "" : ", reduction factor "
                     + num(reductionFactor)) + (nonLinearity == null ? "" : ", " + nonLinearity);
-            case BITFIT -> "bias terms " + (biasTerms == null ? MethodDefaults.BITFIT_BIAS_TERMS : biasTerms);
+            case BitFitRecipe.NAME -> "bias terms " + (biasTerms == null ? BitFitRecipe.BIAS_TERMS : biasTerms);
+            default -> "the method's defaults";
         };
     }
 

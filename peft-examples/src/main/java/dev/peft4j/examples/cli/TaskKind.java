@@ -1,16 +1,16 @@
 package dev.peft4j.examples.cli;
 
-import dev.peft4j.examples.methods.MethodDefaults;
+import dev.peft4j.lora.LoraRecipe;
 import picocli.CommandLine;
 
 import java.util.List;
 
-/** The tasks {@code train} knows, with their LoRA targets ({@link MethodDefaults}). */
+/** The tasks {@code train} knows, with their LoRA targets ({@link LoraRecipe}). */
 enum TaskKind {
     /** Text classification: a BERT classifier. */
-    CLASSIFY("classify", "SEQ_CLS", MethodDefaults.LORA_TARGETS_BERT),
+    CLASSIFY("classify", "SEQ_CLS", LoraRecipe.TARGETS_BERT),
     /** Causal language modelling: a Llama-family model. */
-    CAUSAL_LM("causal-lm", "CAUSAL_LM", MethodDefaults.LORA_TARGETS_LLAMA);
+    CAUSAL_LM("causal-lm", "CAUSAL_LM", LoraRecipe.TARGETS_LLAMA);
 
     final String cliName;
     final String peftTaskType;

@@ -144,7 +144,7 @@ final class TrainCommand extends CliCommand {
                         + " eval accuracy %.4f (%.0f s)", frozen.accuracy(), (System.nanoTime() - t0) / 1e9));
             }
             BertForSequenceClassification base = ClassifierModel.load(files, train.labels().labels(), pool, manager,
-                    quantize.weightLoader(files.config()));
+                    quantize.weightLoader(files.config()), run.seed);
             reportQuantized(base);
             PeftModel<?> peft = method.wrap(base, task.peftTaskType, List.of("classifier"), model, modelDir(),
                     run.seed, manager);
@@ -230,7 +230,7 @@ final class TrainCommand extends CliCommand {
 
     /** The method, its trainable parameters (count and percentage of the whole model) and its budget. */
     private void putMethod(Map<String, Object> summary, PeftModel<?> peft) {
-        summary.put("method", method.method().cliName());
+        summary.put("method", method.method().name());
         summary.put("trainable_parameters", peft.trainableParameters().trainable());
         summary.put("trainable_percent", peft.trainableParameters().percent());
         summary.put("learning_rate", run.lr);

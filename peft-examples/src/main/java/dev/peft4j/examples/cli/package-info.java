@@ -12,8 +12,8 @@
  *   <li>{@code quantize}, {@code dequantize} – bitsandbytes 4-bit checkpoints (with transformers'
  *       {@code quantization_config}) and back;
  *   <li>{@code train}, {@code eval} – fine-tuning with any PEFT method ({@code --method}, {@link
- *       MethodOptions}; defaults in {@link dev.peft4j.examples.methods.MethodDefaults}) for text classification or causal language
- *       modelling from JSONL/CSV data, and evaluation of the adapter (accuracy and macro-F1, or
+ *       MethodOptions}; each method's defaults are its module's {@link dev.peft4j.core.peft.MethodRecipe})
+ *       for text classification or causal language modelling from JSONL/CSV data, and evaluation of the adapter (accuracy and macro-F1, or
  *       loss and perplexity);
  *   <li>{@code demo} – the end-to-end fine-tuning demo on the shipped fine-food reviews.
  * </ul>

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -25,24 +24,11 @@ class CausalLmTrainEvalTest {
 
     @TempDir Path dir;
 
-    /** Pre-tokenized rows: a repeating pattern the adapter can learn; the first two ids are a prompt. */
-    private Path preTokenized(String name, int rows) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < rows; i++) {
-            StringBuilder ids = new StringBuilder("1");
-            for (int t = 0; t < 6 + i % 3; t++) {
-                ids.append(", ").append(10 + (i + t) % 5);
-            }
-            lines.add("{\"input_ids\": [" + ids + "], \"prompt_len\": 2}");
-        }
-        return Files.write(dir.resolve(name), lines);
-    }
-
     @Test
     void preTokenizedDataTrainsAndEvaluates() throws IOException {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Path train = preTokenized("train.jsonl", 16);
-        Path eval = preTokenized("eval.jsonl", 6);
+        Path train = TestData.preTokenized(dir, "train.jsonl", 16);
+        Path eval = TestData.preTokenized(dir, "eval.jsonl", 6);
         Path out = dir.resolve("run");
         CliRun t = CliRun.of(new TrainCommand(), "--model", model.toString(), "--task", "causal-lm",
                 "--train", train.toString(), "--eval", eval.toString(), "--epochs", "2", "--batch-size", "4",
@@ -110,7 +96,7 @@ class CausalLmTrainEvalTest {
     @Test
     void resumeOfAFinishedRunAndEvalOverAnNf4Base() throws IOException {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Path train = preTokenized("r-train.jsonl", 8);
+        Path train = TestData.preTokenized(dir, "r-train.jsonl", 8);
         Path out = dir.resolve("resume");
         String[] args = {"--model", model.toString(), "--task", "causal-lm", "--train", train.toString(),
             "--epochs", "1", "--batch-size", "4", "--max-length", "16", "--lora-dropout", "0", "--target-modules",
@@ -138,7 +124,7 @@ class CausalLmTrainEvalTest {
     @Test
     void qloraOverAnNf4Base() throws IOException {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Path train = preTokenized("q-train.jsonl", 8);
+        Path train = TestData.preTokenized(dir, "q-train.jsonl", 8);
         CliRun t = CliRun.of(new TrainCommand(), "--model", model.toString(), "--task", "causal-lm", "--train",
                 train.toString(), "--epochs", "1", "--batch-size", "4", "--max-length", "16", "--quantize", "nf4",
                 "--target-modules", "q_proj,k_proj,v_proj,o_proj", "--out", dir.resolve("qlora").toString());

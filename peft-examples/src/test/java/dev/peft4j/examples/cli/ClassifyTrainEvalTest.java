@@ -12,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,15 +32,8 @@ class ClassifyTrainEvalTest {
 
     @BeforeAll
     static void slices() throws IOException {
-        train = slice("train.jsonl", 64);
-        test = slice("test.jsonl", 32);
-    }
-
-    private static Path slice(String name, int rows) throws IOException {
-        try (InputStream in = DemoData.open(name)) {
-            List<String> lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().limit(rows).toList();
-            return Files.write(dir.resolve("slice-" + name), lines);
-        }
+        train = TestData.reviews(dir, "train.jsonl", 64);
+        test = TestData.reviews(dir, "test.jsonl", 32);
     }
 
     @Test

@@ -18,8 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * {@code train --task causal-lm --method …} on the tiny Llama fixture (2 layers, hidden 32, 2 KV
@@ -32,24 +30,11 @@ class MethodsCausalLmTest {
 
     @TempDir Path dir;
 
-    /** Pre-tokenized rows: a repeating pattern the adapter can learn; the first two ids are a prompt. */
-    private Path preTokenized(String name, int rows) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < rows; i++) {
-            StringBuilder ids = new StringBuilder("1");
-            for (int t = 0; t < 6 + i % 3; t++) {
-                ids.append(", ").append(10 + (i + t) % 5);
-            }
-            lines.add("{\"input_ids\": [" + ids + "], \"prompt_len\": 2}");
-        }
-        return Files.write(dir.resolve(name), lines);
-    }
-
     @Test
     void prefixTuningTrainsEvaluatesGeneratesAndRefusesToMerge() throws Exception {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Path train = preTokenized("train.jsonl", 12);
-        Path eval = preTokenized("eval.jsonl", 4);
+        Path train = TestData.preTokenized(dir, "train.jsonl", 12);
+        Path eval = TestData.preTokenized(dir, "eval.jsonl", 4);
         Path out = dir.resolve("prefix");
         CliRun t = CliRun.of(new TrainCommand(), "--model", model.toString(), "--task", "causal-lm", "--method",
                 "prefix-tuning", "--num-virtual-tokens", "4", "--train", train.toString(), "--eval", eval.toString(),
@@ -97,7 +82,7 @@ class MethodsCausalLmTest {
     @Test
     void promptTuningOverAnNf4Base() throws IOException {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Path train = preTokenized("q-train.jsonl", 8);
+        Path train = TestData.preTokenized(dir, "q-train.jsonl", 8);
         Path out = dir.resolve("qprompt");
         CliRun t = CliRun.of(new TrainCommand(), "--model", model.toString(), "--task", "causal-lm", "--method",
                 "prompt-tuning", "--num-virtual-tokens", "4", "--quantize", "nf4", "--train", train.toString(),

@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.core.model.Builtins;
-import dev.peft4j.examples.methods.MethodDefaults;
-import dev.peft4j.examples.methods.TuningMethod;
+import dev.peft4j.core.peft.MethodRecipes;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,8 +14,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,15 +39,8 @@ class MethodsClassifyTest {
 
     @BeforeAll
     static void slices() throws IOException {
-        train = slice("train.jsonl", 24);
-        test = slice("test.jsonl", 16);
-    }
-
-    private static Path slice(String name, int rows) throws IOException {
-        try (InputStream in = DemoData.open(name)) {
-            List<String> lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().limit(rows).toList();
-            return Files.write(dir.resolve("slice-" + name), lines);
-        }
+        train = TestData.reviews(dir, "train.jsonl", 24);
+        test = TestData.reviews(dir, "test.jsonl", 16);
     }
 
     @ParameterizedTest
@@ -78,7 +68,7 @@ class MethodsClassifyTest {
         assertEquals(100.0 * trainable / Long.parseLong(all.group(1).replace(",", "")),
                 summary.get("trainable_percent").asDouble(), 1e-12);
         // the method's default learning rate, since --lr was not given
-        assertEquals(MethodDefaults.training(TuningMethod.parse(method)).learningRate(),
+        assertEquals(MethodRecipes.forName(method).learningRate(),
                 summary.get("learning_rate").asDouble());
         assertEquals(3, summary.get("steps").asInt());
         assertTrue(Files.isRegularFile(out.resolve(weights)), weights);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.io.TensorSource;
@@ -15,6 +16,7 @@ import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
+import dev.peft4j.core.nn.SeededNormalInitializer;
 import dev.peft4j.core.nn.StateDictException;
 import dev.peft4j.core.nn.WeightLoader;
 import dev.peft4j.core.nn.StateDictReport;
@@ -31,6 +33,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -48,6 +51,9 @@ import java.util.function.Function;
  * then freshly initialized and listed in {@link #newlyInitialized()}).
  */
 public class BertForSequenceClassification extends Module implements HasPeftHooks, AutoCloseable {
+
+    /** The seed of a fresh head's initialization when the loader is given none. */
+    public static final long DEFAULT_SEED = 42;
 
     private static final Logger LOG = LoggerFactory.getLogger(BertForSequenceClassification.class);
 
@@ -251,7 +257,9 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
      * bert.}, and the head ({@code classifier.*}, and {@code bert.pooler.*} with {@link
      * Pooling#POOLER} when the checkpoint has no pooler) is freshly initialized as HF does
      * (normal with {@code initializer_range}, zero bias), logged, and listed in {@link
-     * #newlyInitialized()}. Anything else missing, unexpected or mismatched is a {@link
+     * #newlyInitialized()}. The fresh weights are drawn on the host from {@link #optSeed the seed}
+     * (a {@link SeededNormalInitializer} per parameter), so the same seed gives the same head in
+     * every process. Anything else missing, unexpected or mismatched is a {@link
      * StateDictException}. A pooler in the checkpoint is skipped with {@link Pooling#CLS} and
      * {@link Pooling#MEAN}, which do not use it.
      */
@@ -263,6 +271,7 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
         private Pooling pooling;
         private List<String> labels;
         private WeightLoader weights = WeightLoader.FULL_PRECISION;
+        private long seed = DEFAULT_SEED;
 
         private Loader() {}
 
@@ -329,6 +338,15 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
         }
 
         /**
+         * @param seed the seed of a fresh head's initialization (default {@link #DEFAULT_SEED})
+         * @return this loader
+         */
+        public Loader optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
          * @return the classifier
          * @throws dev.peft4j.core.model.ConfigException when the config is missing or not a
          *     supported BERT
@@ -385,6 +403,13 @@ public class BertForSequenceClassification extends Module implements HasPeftHook
                         skipped.size(), skipped.size() > 10 ? skipped.subList(0, 10) + " …" : skipped);
             }
             if (!report.missing().isEmpty()) {
+                Map<String, Parameter> params = model.namedParameters();
+                for (String name : report.missing()) {
+                    if (name.endsWith(".weight")) {
+                        params.get(name).setInitializer(SeededNormalInitializer.forParameter(
+                                config.initializerRange(), seed, name));
+                    }
+                }
                 model.initialize(manager, DataType.FLOAT32);
                 LOG.warn("{}: freshly initialized {} (train them before use)", source.location(), report.missing());
             }

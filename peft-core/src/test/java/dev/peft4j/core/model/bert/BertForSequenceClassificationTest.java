@@ -103,6 +103,26 @@ class BertForSequenceClassificationTest {
     }
 
     @Test
+    void aFreshHeadDependsOnTheSeedOnlyNotOnTheEngineGenerator() {
+        BertModel base = new BertModel(TinyBert.config());
+        Map<String, float[]> w = TinyBert.weights(base, 12);
+        try (NDManager m = NDManager.newBaseManager()) {
+            java.util.function.LongFunction<float[]> head = engineSeed -> {
+                ai.djl.engine.Engine.getInstance().setRandomSeed((int) engineSeed);
+                return BertForSequenceClassification.loader().setCheckpoint(TinyBert.source(m, base, w, ""),
+                        TinyBert.hfConfig()).setManager(m).optPooling(Pooling.MEAN).load()
+                        .namedParameters().get("classifier.weight").getArray().toFloatArray();
+            };
+            // what two processes see: the engine's generator starts elsewhere; the head does not
+            assertArrayEquals(head.apply(1), head.apply(2));
+            float[] seed7 = BertForSequenceClassification.loader().setCheckpoint(TinyBert.source(m, base, w, ""),
+                    TinyBert.hfConfig()).setManager(m).optPooling(Pooling.MEAN).optSeed(7).load()
+                    .namedParameters().get("classifier.weight").getArray().toFloatArray();
+            assertFalse(java.util.Arrays.equals(head.apply(3), seed7), "another seed, another head");
+        }
+    }
+
+    @Test
     void rejectsCheckpointsThatDoNotFit() {
         BertForSequenceClassification full = new BertForSequenceClassification(TinyBert.config(), Pooling.POOLER);
         Map<String, float[]> w = TinyBert.weights(full, 13);

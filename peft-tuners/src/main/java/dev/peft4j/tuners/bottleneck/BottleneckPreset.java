@@ -1,12 +1,13 @@
-package dev.peft4j.examples.methods;
-
-import dev.peft4j.tuners.bottleneck.BottleneckConfig;
+package dev.peft4j.tuners.bottleneck;
 
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** AdapterHub's bottleneck presets by their command-line names ({@code --bottleneck seq-bn}). */
+/**
+ * AdapterHub's bottleneck presets by name ({@code seq-bn}, as {@code peft4j --bottleneck} spells
+ * them), each a {@link BottleneckConfig} builder.
+ */
 public enum BottleneckPreset {
     /** {@code SeqBnConfig} (Pfeiffer): one adapter after the feed-forward block, ReLU, reduction 16. */
     SEQ_BN("seq-bn"),
@@ -21,7 +22,7 @@ public enum BottleneckPreset {
         this.cliName = cliName;
     }
 
-    /** @return the command-line name, AdapterHub's config name with dashes ({@code double-seq-bn}) */
+    /** @return the name, AdapterHub's config name with dashes ({@code double-seq-bn}) */
     public String cliName() {
         return cliName;
     }
