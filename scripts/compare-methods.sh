@@ -4,7 +4,7 @@
 # /usr/bin/time -v (peak RSS), then writes the markdown table and the accuracy chart.
 #
 #   mvn -B -o -q -pl peft-examples -am package -DskipTests
-#   scripts/compare-methods.sh [RUN_DIR] [extra CompareMethods options, e.g. --threads 1]
+#   scripts/compare-methods.sh [RUN_DIR] [extra CompareMethods options; the table: --threads 1 --epochs 3]
 #
 # Methods: METHODS="lora ia3" scripts/compare-methods.sh limits the run. A method whose
 # RUN_DIR/METHOD.json exists is skipped (delete it to rerun), so an interrupted run resumes.
