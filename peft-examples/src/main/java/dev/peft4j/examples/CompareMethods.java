@@ -22,6 +22,8 @@ import dev.peft4j.tuners.ia3.Ia3Recipe;
 import dev.peft4j.tuners.prompt.PTuningRecipe;
 import dev.peft4j.tuners.prompt.PrefixTuningRecipe;
 import dev.peft4j.tuners.prompt.PromptTuningRecipe;
+import dev.peft4j.core.train.ParameterOptimizer;
+import dev.peft4j.examples.cli.OptimizerOptions;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,8 +45,12 @@ import java.util.Map;
  * <pre>
  * java -cp peft-examples/target/peft4j.jar dev.peft4j.examples.CompareMethods --method lora \
  *     [--epochs 1] [--lr X] [--train 4000] [--test 1000] [--holdout N] [--max-length 128] \
- *     [--threads N] [--out lora.json]
+ *     [--threads N] [--optim adamw|adamw-8bit|paged-adamw|paged-adamw-8bit|sgd] [--optim-min-8bit-size N] \
+ *     [--out lora.json]
  * </pre>
+ *
+ * {@code --optim} and its options are {@code peft4j train}'s ({@link OptimizerOptions}; default
+ * {@code adamw}), passed into the training arguments the same way; the JSON records the name.
  *
  * {@code --holdout N} is for tuning: train on the first {@code --train} training reviews and
  * evaluate on the next {@code N} training reviews, never on the test reviews. {@code
@@ -77,6 +83,8 @@ public final class CompareMethods {
         double lr = Double.parseDouble(ClassifyReviews.option(args, "--lr", "" + method.learningRate()));
         int maxLength = Integer.parseInt(ClassifyReviews.option(args, "--max-length", "128"));
         Path out = Path.of(ClassifyReviews.option(args, "--out", method.name() + ".json"));
+        OptimizerOptions optim = OptimizerOptions.parse(args);
+        ParameterOptimizer optimizer = optim.optimizer(); // a bad --optim fails before the model loads
 
         List<LabeledText> train;
         List<LabeledText> test;
@@ -101,7 +109,7 @@ public final class CompareMethods {
             Throughput throughput = new Throughput();
             FineTuner tuner = FineTuner.builder().setModel(peft).setTrainData(train).addListener(throughput)
                     .optArguments(TrainingArguments.builder().optEpochs(epochs).optLearningRate(lr)
-                            .optMaxLength(maxLength).build())
+                            .optMaxLength(maxLength).optOptimizer(optimizer).build())
                     .build();
             long start = System.nanoTime();
             tuner.fit();
@@ -114,6 +122,7 @@ public final class CompareMethods {
             summary.put("method", method.name());
             summary.put("settings", settings(method));
             summary.put("learning_rate", lr);
+            summary.put("optimizer", optimizer.name());
             summary.put("epochs", epochs);
             summary.put("max_length", maxLength);
             summary.put("train_examples", train.size());

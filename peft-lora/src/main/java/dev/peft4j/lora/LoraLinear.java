@@ -6,12 +6,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.peft4j.core.adapter.MergeableLayer;
 import dev.peft4j.core.adapter.RowRoutedLayer;
 import dev.peft4j.core.adapter.RowRouting;
+import dev.peft4j.core.nn.Dropout;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.LinearLike;
 import dev.peft4j.core.nn.Module;
@@ -283,7 +283,7 @@ public final class LoraLinear extends Module implements LinearLike, MergeableLay
             return result;
         }
         Settings s = settings.get(active);
-        NDArray in = training && s.dropout() > 0 ? Dropout.dropout(x, (float) s.dropout(), true).head() : x;
+        NDArray in = training && s.dropout() > 0 ? Dropout.apply(x, (float) s.dropout()) : x;
         NDArray down = loraA(active).forward(ps, in, training);
         if (!s.useDora()) {
             // s·B(A(x)) as B(s·A(x)): the factor scales r values per row, not out (equal up to round-off,

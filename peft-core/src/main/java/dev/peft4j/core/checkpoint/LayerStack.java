@@ -13,10 +13,12 @@ import java.util.List;
 /**
  * Gradient checkpointing of one stack of layers {@code h_{i+1} = f_i(h_i)}, {@code i = 0..n-1}.
  *
- * <p>Forward ({@link #forward}), without recording: {@code h_0 .. h_{n-1}} are kept (detached,
- * {@code [B, T, H]} each) and {@code h_n} is returned as a new leaf that requires a gradient; the
- * head and the loss after it are recorded as usual. After the loss's backward pass has filled
- * {@code g_n = dL/dh_n}, {@link #backward()} walks {@code i = n-1 .. 0}: recompute {@code y =
+ * <p>Forward ({@link #forward}): layers {@code 0 .. n-2} without recording, keeping {@code h_0 ..
+ * h_{n-2}} (detached, {@code [B, T, H]} each); the last layer is recorded as usual from {@code
+ * h_{n-1}} made a leaf that requires a gradient (its activations are needed as soon as the loss's
+ * backward pass starts, so recomputing it would only cost time), and so are the head and the loss.
+ * The loss's backward pass runs through the last layer, frees its activations and leaves {@code
+ * g_{n-1} = dL/dh_{n-1}}; {@link #backward()} then walks {@code i = n-2 .. 0}: recompute {@code y =
  * f_i(x)} from {@code x = h_i} (a leaf requiring a gradient) with recording and the layer's
  * dropout masks of the first pass ({@link LayerSeeds}), back-propagate {@code g_{i+1}} through it
  * (PyTorch's {@code y.backward(g)}, the gradient of the surrogate {@code sum(y ⊙ g)}), which
@@ -24,11 +26,12 @@ import java.util.List;
  * When {@code h_0} may carry a graph (prompt tuning's virtual tokens, trainable embeddings: the
  * host says so, as DJL cannot tell whether a non-leaf array requires a gradient) {@code g_0} is
  * finally back-propagated into it; when it cannot (frozen embeddings), layer 0 computes no input
- * gradient.
+ * gradient. With one layer nothing is recomputed: the layer is recorded from {@code h_0} itself.
  *
  * <p>Memory: each layer of either pass runs in a sub-manager closed when it is done, so only the
- * layer inputs live across the step, plus one layer's activations during its recomputation.
- * Cost: one more forward pass of the stack.
+ * layer inputs live across the step, plus one layer's activations (the last one's during the
+ * head's forward and backward pass, then each recomputed one's). Cost: one more forward pass of
+ * all layers but the last.
  *
  * <p>Not thread-safe: one training pass at a time per model.
  */
@@ -74,7 +77,7 @@ public final class LayerStack {
      * @param masks the model's dropout mask source
      * @param inputMayHaveGraph whether {@code h} may depend on trainable parameters (then layer 0
      *     computes its input gradient and it is back-propagated into {@code h})
-     * @return {@code h_n}, a leaf that requires a gradient, in {@code h}'s manager
+     * @return {@code h_n}, recorded from {@code h_{n-1}}, in {@code h}'s manager
      */
     public NDArray forward(NDArray h, int n, CheckpointedLayer layer, DropoutMasks masks,
             boolean inputMayHaveGraph) {
@@ -84,19 +87,29 @@ public final class LayerStack {
         NDArray[] inputs = new NDArray[n];
         NDArray x = h;
         try (GradMode off = GradMode.set(false)) {
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n - 1; i++) {
                 inputs[i] = x;
-                try (NDManager scope = outer.newSubManager()) {
-                    x.tempAttach(scope); // temporaries land in x's manager; x goes back to outer
-                    NDArray out = layer.forward(i, x, seeds.enter(masks, i));
-                    out.attach(outer);
-                    x = out;
-                }
+                x = run(layer, i, x, seeds, masks, outer);
             }
         }
-        x.setRequiresGradient(true);
-        pending.add(new Segment(h, inputHasGraph, inputs, x, seeds, layer, masks));
-        return x;
+        inputs[n - 1] = x;
+        if (n > 1) {
+            x.setRequiresGradient(true); // h_{n-1} was computed without recording: a leaf
+        }
+        NDArray y = run(layer, n - 1, x, seeds, masks, outer);
+        pending.add(new Segment(h, inputHasGraph, inputs, seeds, layer, masks));
+        return y;
+    }
+
+    /** Runs layer {@code i} in a sub-manager; the output goes to {@code outer}. */
+    private static NDArray run(CheckpointedLayer layer, int i, NDArray x, LayerSeeds seeds, DropoutMasks masks,
+            NDManager outer) {
+        try (NDManager scope = outer.newSubManager()) {
+            x.tempAttach(scope); // temporaries land in x's manager; x goes back to outer
+            NDArray out = layer.forward(i, x, seeds.enter(masks, i));
+            out.attach(outer);
+            return out;
+        }
     }
 
     /**
@@ -135,18 +148,21 @@ public final class LayerStack {
     }
 
     /** One checkpointed forward pass. */
-    private record Segment(NDArray input, boolean inputHasGraph, NDArray[] inputs, NDArray output,
-            LayerSeeds seeds, CheckpointedLayer layer, DropoutMasks masks) {
+    private record Segment(NDArray input, boolean inputHasGraph, NDArray[] inputs, LayerSeeds seeds,
+            CheckpointedLayer layer, DropoutMasks masks) {
 
         void backward() {
-            if (output.isReleased() || !output.hasGradient()) {
+            int last = inputs.length - 1;
+            NDArray carrier = inputs[last]; // h_{n-1}: a leaf when n > 1
+            if (last == 0 || carrier.isReleased() || !carrier.hasGradient()) {
                 return;
             }
-            NDManager outer = output.getManager();
-            NDArray g = output.getGradient();
+            NDManager outer = carrier.getManager();
+            NDArray g = carrier.getGradient();
             g.attach(outer);
+            carrier.close();
             try (GradMode on = GradMode.set(true)) {
-                for (int i = inputs.length - 1; i >= 0; i--) {
+                for (int i = last - 1; i >= 0; i--) {
                     boolean wantInputGradient = i > 0 || inputHasGraph;
                     try (NDManager scope = outer.newSubManager()) {
                         g.attach(scope); // freed with this layer

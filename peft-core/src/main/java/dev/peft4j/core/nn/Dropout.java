@@ -9,7 +9,7 @@ import ai.djl.util.PairList;
  * Dropout as PyTorch's {@code nn.Dropout}: in training, zeroes each element with probability
  * {@code p} and scales the rest by {@code 1/(1-p)}; the identity otherwise.
  *
- * <p>The mask comes from the engine's generator (PyTorch's default CPU generator), which DJL can
+ * <p>The mask comes from the engine's generator (one seed per call, see {@link #apply}) (PyTorch's default CPU generator), which DJL can
  * seed ({@code Engine.setRandomSeed}, i.e. {@code torch.manual_seed}) but whose state it cannot
  * save. The trainer therefore reseeds it before every micro-batch from the run seed and the step
  * ({@code StepRandom.seedEngine}), which makes masks reproducible across a resume.
@@ -40,7 +40,25 @@ public class Dropout extends Module {
         if (!training || p == 0) {
             return x;
         }
-        return ai.djl.nn.norm.Dropout.dropout(x, p, true).singletonOrThrow();
+        return apply(x, p);
+    }
+
+    /**
+     * Inverted dropout in training, as {@code torch.dropout(x, rate, true)}: a float32 CPU array gets
+     * a mask drawn on the host in parallel from a seed the engine's generator gives (much faster than
+     * PyTorch's serial {@code bernoulli_} on CPUs other than Intel's, and as reproducible under {@code
+     * Engine.setRandomSeed}); other arrays get {@code torch.dropout}'s.
+     *
+     * @param x the input
+     * @param rate the drop probability, in {@code (0, 1)}
+     * @return {@code x} with each element zeroed with probability {@code rate} and the rest scaled by
+     *     {@code 1/(1-rate)}, differentiable with respect to {@code x}
+     */
+    public static NDArray apply(NDArray x, float rate) {
+        if (HostMaskDropout.supports(x, rate)) {
+            return HostMaskDropout.apply(x, rate);
+        }
+        return ai.djl.nn.norm.Dropout.dropout(x, rate, true).singletonOrThrow();
     }
 
     @Override

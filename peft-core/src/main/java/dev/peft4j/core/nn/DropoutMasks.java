@@ -12,8 +12,9 @@ import ai.djl.ndarray.types.Shape;
  * outside training or at rate 0 and otherwise delegates to {@link #apply}. Two sources exist:
  *
  * <ul>
- *   <li>{@link #engine()} (the default): DJL's {@code Dropout.dropout}, i.e. the engine's own
- *       random generator ({@code torch.dropout}); fast, and reproducible only through the
+ *   <li>{@link #engine()} (the default): {@link Dropout#apply}, i.e. a seed per call from the
+ *       engine's own random generator and a mask drawn from it on the host in parallel (on CPU;
+ *       {@code torch.dropout} on other devices); fast, and reproducible only through the
  *       engine-global seed ({@code Engine.getInstance().setRandomSeed}).
  *   <li>{@link #seeded(long)}: masks drawn on the host from a {@link java.util.SplittableRandom}
  *       with the given seed, copied to the array's device. Slower, but the same seed and the same
@@ -73,7 +74,7 @@ public interface DropoutMasks {
         return this;
     }
 
-    /** @return masks from the engine's random generator (DJL's {@code Dropout.dropout}) */
+    /** @return masks from the engine's random generator ({@link Dropout#apply}) */
     static DropoutMasks engine() {
         return EngineDropout.INSTANCE;
     }

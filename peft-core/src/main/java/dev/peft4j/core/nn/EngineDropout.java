@@ -1,9 +1,8 @@
 package dev.peft4j.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.norm.Dropout;
 
-/** Dropout with the engine's random generator. */
+/** Dropout with the engine's random generator ({@link Dropout#apply}). */
 final class EngineDropout implements DropoutMasks {
 
     static final EngineDropout INSTANCE = new EngineDropout();
@@ -12,7 +11,7 @@ final class EngineDropout implements DropoutMasks {
 
     @Override
     public NDArray apply(NDArray x, float rate) {
-        return Dropout.dropout(x, rate, true).singletonOrThrow();
+        return Dropout.apply(x, rate);
     }
 
     @Override

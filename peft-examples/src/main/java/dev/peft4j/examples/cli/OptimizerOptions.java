@@ -4,6 +4,7 @@ import dev.peft4j.core.train.BnbAdamW;
 import dev.peft4j.core.train.OptimizerType;
 import dev.peft4j.core.train.ParameterOptimizer;
 import dev.peft4j.core.train.Sgd;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -13,8 +14,9 @@ import java.nio.file.Path;
  * adamw|adamw-8bit|paged-adamw|paged-adamw-8bit|sgd}, with {@code --optim-paging-dir} (paged
  * states in memory-mapped files there), {@code --optim-min-8bit-size} and {@code --sgd-momentum}.
  * The optimizers are the library's ({@link OptimizerType}, {@link BnbAdamW}, {@link Sgd}).
+ * Example programs outside picocli read the same options with {@link #parse}.
  */
-final class OptimizerOptions {
+public final class OptimizerOptions {
 
     @Option(names = "--optim", defaultValue = "adamw", paramLabel = "NAME",
             description = "Optimizer: adamw (torch.optim.AdamW), adamw-8bit (bitsandbytes AdamW8bit: 8-bit states"
@@ -37,10 +39,30 @@ final class OptimizerOptions {
     Double sgdMomentum;
 
     /**
+     * Reads these options out of a command line that holds other arguments too (which are left
+     * alone), for example programs that do not use picocli.
+     *
+     * @param args the whole command line, e.g. {@code --method lora --optim adamw-8bit --optim-min-8bit-size 0}
+     * @return the options; {@code --optim} defaults to {@code adamw}
+     * @throws picocli.CommandLine.ParameterException when one of these options lacks its value or
+     *     the value has the wrong type
+     */
+    public static OptimizerOptions parse(String... args) {
+        OptimizerOptions options = new OptimizerOptions();
+        new CommandLine(options).setUnmatchedArgumentsAllowed(true).parseArgs(args);
+        return options;
+    }
+
+    /** @return the {@code --optim} name as given */
+    public String name() {
+        return name;
+    }
+
+    /**
      * @return the optimizer the options name
      * @throws IllegalArgumentException for an unknown name or an option that does not apply to it
      */
-    ParameterOptimizer optimizer() {
+    public ParameterOptimizer optimizer() {
         OptimizerType type = OptimizerType.fromName(name);
         boolean paged = type == OptimizerType.PAGED_ADAMW || type == OptimizerType.PAGED_ADAMW_8BIT;
         boolean eightBit = type == OptimizerType.ADAMW_8BIT || type == OptimizerType.PAGED_ADAMW_8BIT;

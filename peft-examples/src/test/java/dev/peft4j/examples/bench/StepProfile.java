@@ -15,6 +15,7 @@ import dev.peft4j.core.model.Builtins;
 import dev.peft4j.core.model.HfConfig;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
 import dev.peft4j.core.model.bert.Pooling;
+import dev.peft4j.core.nn.Dropout;
 import dev.peft4j.core.nn.DropoutMasks;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.task.Losses;
@@ -43,7 +44,8 @@ public final class StepProfile {
     private StepProfile() {}
 
     /**
-     * @param args {@code turns N}, {@code warmups N}, {@code only bench} (time the bench rows and the peer's step alone),
+     * @param args {@code turns N}, {@code warmups N}, {@code only bench} (time the bench rows, the peer's step
+     *     and the step's dropouts alone),
      *     {@code trace FILE}, {@code batch B}, {@code tokens T}
      * @throws Exception on failure
      */
@@ -129,8 +131,22 @@ public final class StepProfile {
                     cls.setDropoutMasks(DropoutMasks.engine());
                 }
             });
+            // The step's 32 dropouts alone (embeddings; per layer the attention probabilities, two hidden
+            // states and the two LoRA inputs; the classifier), the old way (torch.dropout) and this one.
+            List<Shape> dropoutShapes = new ArrayList<>();
+            dropoutShapes.add(new Shape(batch, tokens, 384));
+            for (int layer = 0; layer < 6; layer++) {
+                dropoutShapes.add(new Shape(batch, 12, tokens, tokens));
+                for (int k = 0; k < 4; k++) {
+                    dropoutShapes.add(new Shape(batch, tokens, 384));
+                }
+            }
+            dropoutShapes.add(new Shape(batch, 384));
+            variants.put("step's dropouts, torch.dropout", () -> dropouts(m, dropoutShapes, true));
+            variants.put("step's dropouts, Dropout.apply", () -> dropouts(m, dropoutShapes, false));
             if (benchRowsOnly) {
-                variants.keySet().removeIf(k -> !k.contains("bench row") && !k.contains("peer"));
+                variants.keySet().removeIf(k -> !k.contains("bench row") && !k.contains("peer")
+                        && !k.contains("dropouts"));
             }
             List<String> names = new ArrayList<>(variants.keySet());
             for (int warm = 0; warm < warmups; warm++) {
@@ -172,6 +188,16 @@ public final class StepProfile {
             NDArray loss = Losses.crossEntropy(cls.forward(new ParameterStore(s, false), x, s.ones(shape), null,
                     training), s.create(labels));
             gc.backward(loss);
+        }
+    }
+
+    private static void dropouts(NDManager m, List<Shape> shapes, boolean torch) {
+        try (NDManager s = m.newSubManager()) {
+            for (Shape shape : shapes) {
+                NDArray x = s.ones(shape);
+                NDArray y = torch ? ai.djl.nn.norm.Dropout.dropout(x, 0.1f, true).head() : Dropout.apply(x, 0.1f);
+                y.getShape();
+            }
         }
     }
 

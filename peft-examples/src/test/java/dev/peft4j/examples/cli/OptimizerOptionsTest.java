@@ -51,6 +51,22 @@ class OptimizerOptionsTest {
     }
 
     @Test
+    void parseReadsTheOptionsOutOfAnExampleCommandLine() {
+        OptimizerOptions o = OptimizerOptions.parse("--method", "lora", "--optim", "adamw-8bit", "--epochs", "1",
+                "--optim-min-8bit-size", "0", "--out", "lora.json");
+        assertEquals("adamw-8bit", o.name());
+        BnbAdamW b = (BnbAdamW) o.optimizer();
+        assertEquals(8, b.bits());
+        assertTrue(b.quantizes(1));
+        OptimizerOptions plain = OptimizerOptions.parse("--method", "ia3", "--threads", "1");
+        assertEquals("adamw", plain.name());
+        assertEquals("adamw", plain.optimizer().name());
+        assertEquals("--optim-min-8bit-size needs --optim adamw-8bit or paged-adamw-8bit",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        OptimizerOptions.parse("--optim-min-8bit-size", "0")::optimizer).getMessage());
+    }
+
+    @Test
     void optionsThatDoNotApplyAreRefused() {
         CliRun bad = CliRun.of(new TrainCommand(), "--model", Builtins.ALL_MINILM_L6_V2, "--task", "classify",
                 "--train", "x.jsonl", "--optim", "adam8", "--out", dir.resolve("o").toString());

@@ -74,7 +74,7 @@ public class BertSelfAttention extends Module {
         }
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, heads, T, n + T]
         if (additiveMask != null) {
-            scores = scores.add(additiveMask);
+            scores = scores.addi(additiveMask); // in place: the product's backward does not read its output
         }
         NDArray probs = DropoutMasks.dropout(scores.softmax(-1), dropout, training, masks);
         return probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);

@@ -59,7 +59,10 @@ public class LlamaAttention extends Module {
         NDArray q = heads(proj("q_proj").forward(ps, x, training), b, t, numHeads);
         NDArray k = heads(proj("k_proj").forward(ps, x, training), b, t, numKeyValueHeads);
         NDArray v = heads(proj("v_proj").forward(ps, x, training), b, t, numKeyValueHeads);
-        q = RotaryEmbedding.apply(q, ctx.cos(), ctx.sin());
+        // 1/sqrt(d) on the rotated queries ([B, heads, T, D]) rather than on the scores ([B, heads, T, len]):
+        // one pass over T·D instead of T·len values per head, forward and backward (exact when d is a
+        // power of four, e.g. 64; round-off otherwise).
+        q = Scalars.mul(RotaryEmbedding.apply(q, ctx.cos(), ctx.sin()), 1.0 / Math.sqrt(headDim));
         k = RotaryEmbedding.apply(k, ctx.cos(), ctx.sin());
         if (ctx.cache() != null) {
             NDList kv = ctx.cache().update(layerIndex, k, v);
@@ -75,13 +78,14 @@ public class LlamaAttention extends Module {
         NDArray qg = q.reshape(b, numKeyValueHeads, groups * t, headDim);
         NDArray kT = k.transpose(0, 1, 3, 2);
         kT.attach(work); // derived from a cache array: keep it out of the cache's manager
-        NDArray scores = Scalars.mul(qg.matMul(kT), 1.0 / Math.sqrt(headDim)).reshape(b, numHeads, t, len);
+        NDArray scores = qg.matMul(kT).reshape(b, numHeads, t, len);
         DataType type = scores.getDataType();
         if (type != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
         }
         if (ctx.mask() != null) {
-            scores = scores.add(ctx.mask());
+            // in place: the product's backward does not read its output, so no [B, heads, T, len] copy is kept
+            scores = scores.addi(ctx.mask());
         }
         NDArray probs = scores.softmax(3);
         if (type != DataType.FLOAT32) {
