@@ -27,7 +27,10 @@ import java.util.List;
  * gradient.
  *
  * <p>Memory: each layer of either pass runs in a sub-manager closed when it is done, so only the
- * layer inputs live across the step, plus one layer's activations during its recomputation.
+ * layer inputs live across the step, plus one layer's activations during its recomputation. A
+ * recomputation runs with a {@link FrozenLinearTape} active: frozen layers that record themselves
+ * on it (4-bit linear layers) keep no weight for the backward pass and get their input gradients
+ * from the tape after the layer's backward pass.
  * Cost: one more forward pass of the stack.
  *
  * <p>Not thread-safe: one training pass at a time per model.
@@ -124,9 +127,9 @@ public final class LayerStack {
      * layer 0 over frozen embeddings, untracked embeddings): DJL's {@code requiresGradient} is
      * false for every non-leaf array, so the engine is asked and its refusal recognised.
      */
-    private static void backwardIfTracked(NDArray y, NDArray g) {
+    private static void backwardIfTracked(NDArray y, NDArray g, boolean keepGraph) {
         try {
-            JniUtils.backward((PtNDArray) y, (PtNDArray) g, false, false);
+            JniUtils.backward((PtNDArray) y, (PtNDArray) g, keepGraph, false);
         } catch (EngineException e) {
             if (e.getMessage() == null || !e.getMessage().contains("does not require grad")) {
                 throw e;
@@ -155,8 +158,11 @@ public final class LayerStack {
                         if (wantInputGradient) {
                             x.setRequiresGradient(true);
                         }
-                        NDArray y = layer.forward(i, x, seeds.enter(masks, i));
-                        backwardIfTracked(y, g);
+                        try (FrozenLinearTape tape = FrozenLinearTape.start()) {
+                            NDArray y = layer.forward(i, x, seeds.enter(masks, i));
+                            backwardIfTracked(y, g, tape.size() > 0);
+                            tape.backward(scope);
+                        }
                         if (!wantInputGradient) {
                             g = null;
                             break;
@@ -170,7 +176,7 @@ public final class LayerStack {
                     }
                 }
                 if (g != null) {
-                    backwardIfTracked(input, g);
+                    backwardIfTracked(input, g, false);
                     g.close();
                 }
             }

@@ -9,6 +9,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinearTape;
+import dev.peft4j.core.checkpoint.GradMode;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.QuantizedLinear;
 import dev.peft4j.core.nn.Module;
@@ -44,7 +46,10 @@ import java.util.Objects;
  * the input's device, casts input, weight and bias to the compute dtype (the configured one, else
  * FLOAT32 on CPU and FLOAT16 on GPU), multiplies, and casts the result back to the input's dtype.
  * The dequantized weight lives only for the call (autograd keeps what backward needs); gradients
- * reach the input and the bias, never the packed weight.
+ * reach the input and the bias, never the packed weight. Under a {@link FrozenLinearTape} (a
+ * layer recomputed by gradient checkpointing) with a frozen or absent bias, the output is
+ * computed without recording and the tape gets {@code dy ↦ dy·dequant(W)}, so that no
+ * dequantized weight outlives the call.
  *
  * <p>A new layer is a shell: its weight arrives from {@link QuantizedLoader} or {@link
  * #setQuantized}. {@link #replaceWeight} (merging) re-quantizes a dense weight.
@@ -188,6 +193,60 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
     @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
         checkLoaded();
+        FrozenLinearTape tape = FrozenLinearTape.active();
+        Parameter b = biasParameter();
+        // DJL cannot tell whether a non-leaf x requires a gradient: record whenever the tape is on
+        // (where x has none, the tape's input gradient goes nowhere)
+        if (tape != null && training && GradMode.isEnabled() && (b == null || !b.requiresGradient())) {
+            NDArray y;
+            try (GradMode off = GradMode.set(false)) {
+                y = compute(ps, x, training);
+            }
+            return tape.record(x, y, dy -> inputGradient(dy, x.getDataType()));
+        }
+        return compute(ps, x, training);
+    }
+
+    /** {@code dy·dequant(W)} in the compute dtype, cast to {@code type}; in {@code dy}'s manager. */
+    private NDArray inputGradient(NDArray dy, DataType type) {
+        Device device = dy.getDevice();
+        DataType compute = QuantizationConfig.computeDtypeFor(config.computeDtype().orElse(null), device);
+        NDArray packed = parameter("weight").getArray();
+        NDManager parent = dy.getManager();
+        try (NDManager sub = parent.newSubManager(device)) {
+            NDArray w = dequantizeOn(packed, device, compute, sub);
+            NDArray dyc = dy.getDataType() == compute ? dy : dy.toType(compute, false);
+            NDArray dx = dyc.matMul(w);
+            if (dx.getDataType() != type) {
+                dx = dx.toType(type, false);
+            }
+            dx.attach(parent);
+            return dx;
+        }
+    }
+
+    /** The weight dequantized to {@code compute} on {@code device}, owned by {@code sub}. */
+    private NDArray dequantizeOn(NDArray packed, Device device, DataType compute, NDManager sub) {
+        if (!packed.getDevice().equals(device)) {
+            packed = packed.toDevice(device, true);
+            packed.attach(sub);
+        } else {
+            packed.tempAttach(sub);
+        }
+        NDArray scales = absmax;
+        if (!scales.getDevice().equals(device)) {
+            scales = scales.toDevice(device, true);
+            scales.attach(sub);
+        } else {
+            scales.tempAttach(sub);
+        }
+        NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, compute);
+        w.attach(sub);
+        return w;
+    }
+
+    /** {@code x·dequant(W)ᵀ + b}, recorded when the engine records. */
+    private NDArray compute(ParameterStore ps, NDArray x, boolean training) {
         Device device = x.getDevice();
         DataType compute = QuantizationConfig.computeDtypeFor(config.computeDtype().orElse(null), device);
         NDArray packed = ps.getValue(parameter("weight"), device, training);
