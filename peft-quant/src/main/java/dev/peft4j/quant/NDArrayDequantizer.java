@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.peft4j.core.nn.Scalars;
 
 import java.nio.ByteBuffer;
 import java.util.Set;
@@ -93,15 +94,57 @@ public final class NDArrayDequantizer {
         }
         NestedAbsmax nested = state.nested().get();
         try (NDManager sub = manager.newSubManager()) {
-            byte[] codes = nested.codes();
-            ByteBuffer buf = ByteBuffer.allocateDirect(codes.length);
-            buf.put(codes).flip();
-            NDArray q = sub.create(buf, new Shape(codes.length), DataType.UINT8);
-            NDArray code = sub.create(nested.code());
-            NDArray values = code.take(q.toType(DataType.INT64, false));
-            NDArray scaled = scaleBlocks(values, sub.create(nested.absmax()), nested.blocksize());
-            NDArray out = scaled.add(nested.offset());
+            NDArray[] parts = nestedParts(nested, sub);
+            NDArray out = nestedAbsmax(parts[0], parts[1], parts[2], nested.offset(), nested.blocksize());
             out.attach(manager);
+            return out;
+        }
+    }
+
+    /**
+     * The device form of double-quantized block scales, as bitsandbytes keeps them: the 8-bit
+     * codes (UINT8, one per 4-bit block), the code table (FLOAT32 {@code [256]}) and the float32
+     * absmax of every {@code nested.blocksize()} codes; 1 byte per 4-bit block plus 4 bytes per
+     * nested block instead of 4 bytes per 4-bit block.
+     *
+     * @param nested the nested scales
+     * @param manager the manager that will own the arrays
+     * @return {@code {codes, code table, nested absmax}}
+     */
+    public static NDArray[] nestedParts(NestedAbsmax nested, NDManager manager) {
+        byte[] codes = nested.codes();
+        ByteBuffer buf = ByteBuffer.allocateDirect(codes.length);
+        buf.put(codes).flip();
+        return new NDArray[] {
+            manager.create(buf, new Shape(codes.length), DataType.UINT8),
+            manager.create(nested.code()),
+            manager.create(nested.absmax())
+        };
+    }
+
+    /**
+     * Dequantizes double-quantized block scales from their device form ({@link #nestedParts}):
+     * {@code table[codes[i]] * absmax[i / blocksize] + offset} in float32, the same values as
+     * {@link NestedAbsmax#dequantize()}.
+     *
+     * @param codes UINT8, one per 4-bit block
+     * @param table FLOAT32 {@code [256]}
+     * @param absmax FLOAT32, one per {@code blocksize} codes
+     * @param offset added to every scale
+     * @param blocksize codes per nested block
+     * @return FLOAT32, one per 4-bit block, in {@code codes}' manager
+     */
+    public static NDArray nestedAbsmax(NDArray codes, NDArray table, NDArray absmax, float offset,
+            int blocksize) {
+        NDManager parent = codes.getManager();
+        try (NDManager sub = parent.newSubManager()) {
+            codes.tempAttach(sub);
+            table.tempAttach(sub);
+            absmax.tempAttach(sub);
+            NDArray values = table.take(codes.toType(DataType.INT64, false));
+            NDArray scaled = scaleBlocks(values, absmax, blocksize);
+            NDArray out = Scalars.add(scaled, offset);
+            out.attach(parent);
             return out;
         }
     }

@@ -16,6 +16,7 @@ import dev.peft4j.core.nn.QuantizedLinear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ReplaceableWeight;
 import dev.peft4j.quant.NDArrayDequantizer;
+import dev.peft4j.quant.NestedAbsmax;
 import dev.peft4j.quant.QuantState;
 import dev.peft4j.quant.QuantizedTensor;
 
@@ -36,11 +37,12 @@ import java.util.Objects;
  * reports the logical {@code out·in} for {@code weight}, so parameter counts match PEFT's.
  *
  * <p><b>Quantization state.</b> The layer keeps the {@link QuantState} (in Java, nested form
- * included, for saving in the bitsandbytes layout) and, on the weight's device, the float32 block
- * scales {@code [blocks]}, dequantized once when the weight is set. Device memory per weight is
- * therefore {@code out·in/2} bytes of codes plus {@code 4·out·in/blocksize} bytes of scales (4.5
- * bits per parameter at block size 64, with or without double quantization; double quantization
- * saves space on disk and in the Java heap only).
+ * included, for saving in the bitsandbytes layout) and, on the weight's device, the block scales
+ * as bitsandbytes keeps them: float32 {@code [blocks]}, or with double quantization their 8-bit
+ * codes, the code table and a float32 absmax per 256 blocks, dequantized per call ({@link
+ * NDArrayDequantizer#nestedAbsmax}). Device memory per weight is therefore {@code out·in/2} bytes
+ * of codes plus {@code 4·out·in/blocksize} bytes of scales (4.5 bits per parameter at block size
+ * 64), or {@code out·in/blocksize·(1 + 4/256)} with double quantization (4.127 bits).
  *
  * <p><b>Forward</b> dequantizes the weight with NDArray operations ({@link NDArrayDequantizer}) on
  * the input's device, casts input, weight and bias to the compute dtype (the configured one, else
@@ -62,7 +64,10 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
     private final long outFeatures;
     private final QuantizationConfig config;
     private QuantState state;
+    /** FLOAT32 block scales, when the state is not double-quantized. */
     private NDArray absmax;
+    /** {codes, code table, nested absmax} ({@link NDArrayDequantizer#nestedParts}), when it is. */
+    private NDArray[] nestedScales;
 
     /**
      * Creates an empty shell.
@@ -156,12 +161,16 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
             NDArray packed = manager.create(bytes, new Shape(s.packedSize(), 1), DataType.UINT8);
             weight.setArray(packed);
         }
-        NDArray newAbsmax = NDArrayDequantizer.blockAbsmax(s, manager);
-        if (absmax != null) {
-            absmax.close();
+        closeScales();
+        if (s.nested().isPresent()) {
+            nestedScales = NDArrayDequantizer.nestedParts(s.nested().get(), manager);
+            nestedScales[0].setName("weight.absmax.codes");
+            nestedScales[1].setName("weight.absmax.code");
+            nestedScales[2].setName("weight.absmax.absmax");
+        } else {
+            absmax = NDArrayDequantizer.blockAbsmax(s, manager);
+            absmax.setName("weight.absmax");
         }
-        absmax = newAbsmax;
-        absmax.setName("weight.absmax");
         state = s;
     }
 
@@ -176,18 +185,75 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
     }
 
     /**
-     * @return bytes the weight occupies on its device: packed codes plus float32 block scales
+     * @return bytes the weight occupies on its device: packed codes plus the block scales (float32
+     *     per block; double-quantized: a byte per block, a float32 per nested block and the
+     *     256-entry code table)
      * @throws IllegalStateException when the weight has not been set
      */
     public long deviceBytes() {
         checkLoaded();
+        if (nestedScales != null) {
+            return state.packedSize() + state.blockCount() + 4L * nestedScales[2].size()
+                    + 4L * nestedScales[1].size();
+        }
         return state.packedSize() + 4L * state.blockCount();
     }
 
-    /** The float32 block scales on the weight's device (package access for tests). */
-    NDArray absmaxArray() {
+    /** The float32 block scales, dequantized when nested, owned by {@code manager} (for tests). */
+    NDArray absmaxArray(NDManager manager) {
         checkLoaded();
-        return absmax;
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray scales = blockScales(absmaxDevice(), sub);
+            NDArray copy = scales.duplicate();
+            copy.attach(manager);
+            return copy;
+        }
+    }
+
+    private Device absmaxDevice() {
+        return nestedScales != null ? nestedScales[0].getDevice() : absmax.getDevice();
+    }
+
+    /**
+     * The float32 block scales on {@code device}, owned by {@code sub} (the stored array, attached
+     * for the scope, when it is not nested and already there).
+     */
+    private NDArray blockScales(Device device, NDManager sub) {
+        if (nestedScales == null) {
+            NDArray scales = absmax;
+            if (!scales.getDevice().equals(device)) {
+                scales = scales.toDevice(device, true);
+                scales.attach(sub);
+            } else {
+                scales.tempAttach(sub);
+            }
+            return scales;
+        }
+        NDArray[] parts = nestedScales.clone();
+        if (!parts[0].getDevice().equals(device)) {
+            for (int i = 0; i < parts.length; i++) {
+                parts[i] = parts[i].toDevice(device, true);
+                parts[i].attach(sub);
+            }
+        }
+        NestedAbsmax nested = state.nested().orElseThrow();
+        NDArray out = NDArrayDequantizer.nestedAbsmax(parts[0], parts[1], parts[2], nested.offset(),
+                nested.blocksize());
+        out.attach(sub);
+        return out;
+    }
+
+    private void closeScales() {
+        if (absmax != null) {
+            absmax.close();
+            absmax = null;
+        }
+        if (nestedScales != null) {
+            for (NDArray a : nestedScales) {
+                a.close();
+            }
+            nestedScales = null;
+        }
     }
 
     @Override
@@ -233,13 +299,7 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
         } else {
             packed.tempAttach(sub);
         }
-        NDArray scales = absmax;
-        if (!scales.getDevice().equals(device)) {
-            scales = scales.toDevice(device, true);
-            scales.attach(sub);
-        } else {
-            scales.tempAttach(sub);
-        }
+        NDArray scales = blockScales(device, sub);
         NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, compute);
         w.attach(sub);
         return w;
@@ -255,13 +315,7 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
         NDManager parent = x.getManager();
         try (NDManager sub = parent.newSubManager(device)) {
             packed.tempAttach(sub);
-            NDArray scales = absmax;
-            if (!scales.getDevice().equals(device)) {
-                scales = scales.toDevice(device, true);
-                scales.attach(sub);
-            } else {
-                scales.tempAttach(sub);
-            }
+            NDArray scales = blockScales(device, sub);
             NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, compute);
             NDArray xc = x.getDataType() == compute ? x : x.toType(compute, false);
             NDArray bc = bias == null || bias.getDataType() == compute
@@ -287,8 +341,8 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
         NDArray packed = parameter("weight").getArray();
         try (NDManager sub = packed.getManager().newSubManager()) {
             packed.tempAttach(sub);
-            absmax.tempAttach(sub);
-            NDArray w = NDArrayDequantizer.dequantize(packed, absmax, state, DataType.FLOAT32);
+            NDArray scales = blockScales(packed.getDevice(), sub);
+            NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, DataType.FLOAT32);
             if (!w.getDevice().equals(manager.getDevice())) {
                 w = w.toDevice(manager.getDevice(), false);
             }
