@@ -65,7 +65,9 @@ class QloraStepMemoryTest {
             }
             // 4 layers x (q, o 512x512; k, v 128x512; gate, up, down 1376x512)
             assertEquals(4L * (2 * 262_144 + 2 * 65_536 + 3 * 704_512), linear);
-            assertEquals(linear / 2 + 4 * linear / 64, fourBitBytes, "NF4 codes plus float32 block scales");
+            // NF4 codes, one byte per block of 64 and a float32 per 256 blocks (double quant), code tables
+            assertEquals(linear / 2 + linear / 64 + 4 * (linear / 64 / 256) + 28 * 4 * 256, fourBitBytes,
+                    "NF4 codes plus double-quantized block scales");
             long denseBytes = 4 * linear;
 
             PeftModel<?> peft = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules("q_proj", "v_proj")
@@ -100,6 +102,61 @@ class QloraStepMemoryTest {
                 // about the dense model once, plus activations and one layer's transients
                 assertTrue(stepPeak < 2 * denseBytes, "step peak " + stepPeak + " bytes, dense weights " + denseBytes);
             }
+        }
+    }
+
+    /**
+     * With gradient checkpointing, a recomputed 4-bit layer holds at most one dequantized weight
+     * (FrozenLinearTape), not the layer's: a step's peak over its RSS stays under three quarters
+     * of one layer's dense float32 weights (it was above them, as autograd kept every weight of the
+     * recomputed layer for the input gradient).
+     */
+    @Test
+    void checkpointedStepHoldsLessThanOneLayersDenseWeights(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isReadable(STATUS), "resident memory is read from /proc");
+        NativeAllocator.limitRetention();
+        int sequence = 64;
+        ModelShape shape = ModelShape.builder().setModelType("llama").setHiddenSize(1024).setNumLayers(2)
+                .setNumHeads(8).setNumKeyValueHeads(2).setIntermediateSize(2816).setVocabSize(2000).build();
+        Path model = dir.resolve("model");
+        RandomCheckpoint.builder().setShape(shape).optSeed(5).build().write(model);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(9);
+        for (int i = 0; i < 8; i++) {
+            rows.add(Map.of("input_ids", random.ints(sequence, 3, 2000).boxed().toList()));
+        }
+        // q, o 1024x1024; k, v 256x1024; gate, up, down 2816x1024: 44.6 MiB in float32
+        long layerDense = 4L * (2 * 1024 * 1024 + 2 * 256 * 1024 + 3 * 2816 * 1024);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            QuantizationConfig nf4 = QuantizationConfig.builder().setQuantType(QuantType.NF4).build();
+            LlamaForCausalLM lm = QuantizedLlama.load(model, nf4, manager);
+            PeftModel<?> peft = PeftModel.wrap(lm, LoraConfig.builder().setTargetModules("q_proj", "v_proj")
+                    .optR(16).optLoraAlpha(32).build(), manager, 7L);
+            int steps = 6;
+            long[] rss = new long[steps + 1];
+            boolean[] peakResets = new boolean[1];
+            TrainingArguments args = TrainingArguments.builder().optBatchSize(1).optMaxLength(sequence)
+                    .optMaxSteps(steps).optLearningRate(1e-3).optSeed(3).optProgressBar(false)
+                    .optGradientCheckpointing(true).build();
+            TrainingResult result = FineTuner.builder().setModel(peft).setTrainData(rows).optArguments(args)
+                    .addListener(s -> {
+                        System.gc();
+                        if (s.step() == 3) {
+                            peakResets[0] = resetPeak();
+                        }
+                        rss[(int) s.step()] = kb("VmRSS:");
+                    }).build().fit();
+            long peak = kb("VmHWM:");
+            assertEquals(steps, result.finalStep());
+            result.losses().values().forEach(l -> assertTrue(Double.isFinite(l), "loss " + l));
+            long stepPeak = 1024 * (peak - rss[3]);
+            System.out.printf("checkpointed QLoRA step at hidden 1024 x 2 layers, seq %d: steps 4-%d peak %.1f MiB"
+                    + " over the RSS after step 3%s, one layer's dense weights %.1f MiB; RSS %s kB%n", sequence, steps,
+                    stepPeak / 1048576.0, peakResets[0] ? "" : " (peak not reset: process-wide)",
+                    layerDense / 1048576.0, java.util.Arrays.toString(rss));
+            assumeTrue(peakResets[0], "the peak could not be reset");
+            assertTrue(stepPeak < layerDense * 3 / 4,
+                    "step peak " + stepPeak + " bytes, one layer's dense weights " + layerDense);
         }
     }
 

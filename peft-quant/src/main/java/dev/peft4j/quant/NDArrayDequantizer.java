@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.peft4j.core.nn.Scalars;
 
 import java.nio.ByteBuffer;
 import java.util.Set;
@@ -20,12 +21,18 @@ import java.util.Set;
  * BlockwiseDequantizer}, so both give identical results.
  *
  * <p>Intermediate arrays live in a sub-manager that is closed before returning; only the result
- * stays, attached to the manager of the input arrays.
+ * stays, attached to the manager of the input arrays. A tensor of more than about a million
+ * elements is dequantized a million elements at a time into its result, so the temporaries (a
+ * 64-bit index per byte, the gathered codes, the scaled values: three times the result's size
+ * in one go) stay a few MiB.
  */
 public final class NDArrayDequantizer {
 
     private static final Set<DataType> OUTPUT_TYPES =
             Set.of(DataType.FLOAT32, DataType.FLOAT16, DataType.FLOAT64);
+
+    /** Elements dequantized per step of a large tensor: bounds the temporaries to a few MiB. */
+    static final long CHUNK_ELEMENTS = 1L << 20;
 
     private NDArrayDequantizer() {}
 
@@ -87,15 +94,57 @@ public final class NDArrayDequantizer {
         }
         NestedAbsmax nested = state.nested().get();
         try (NDManager sub = manager.newSubManager()) {
-            byte[] codes = nested.codes();
-            ByteBuffer buf = ByteBuffer.allocateDirect(codes.length);
-            buf.put(codes).flip();
-            NDArray q = sub.create(buf, new Shape(codes.length), DataType.UINT8);
-            NDArray code = sub.create(nested.code());
-            NDArray values = code.take(q.toType(DataType.INT64, false));
-            NDArray scaled = scaleBlocks(values, sub.create(nested.absmax()), nested.blocksize());
-            NDArray out = scaled.add(nested.offset());
+            NDArray[] parts = nestedParts(nested, sub);
+            NDArray out = nestedAbsmax(parts[0], parts[1], parts[2], nested.offset(), nested.blocksize());
             out.attach(manager);
+            return out;
+        }
+    }
+
+    /**
+     * The device form of double-quantized block scales, as bitsandbytes keeps them: the 8-bit
+     * codes (UINT8, one per 4-bit block), the code table (FLOAT32 {@code [256]}) and the float32
+     * absmax of every {@code nested.blocksize()} codes; 1 byte per 4-bit block plus 4 bytes per
+     * nested block instead of 4 bytes per 4-bit block.
+     *
+     * @param nested the nested scales
+     * @param manager the manager that will own the arrays
+     * @return {@code {codes, code table, nested absmax}}
+     */
+    public static NDArray[] nestedParts(NestedAbsmax nested, NDManager manager) {
+        byte[] codes = nested.codes();
+        ByteBuffer buf = ByteBuffer.allocateDirect(codes.length);
+        buf.put(codes).flip();
+        return new NDArray[] {
+            manager.create(buf, new Shape(codes.length), DataType.UINT8),
+            manager.create(nested.code()),
+            manager.create(nested.absmax())
+        };
+    }
+
+    /**
+     * Dequantizes double-quantized block scales from their device form ({@link #nestedParts}):
+     * {@code table[codes[i]] * absmax[i / blocksize] + offset} in float32, the same values as
+     * {@link NestedAbsmax#dequantize()}.
+     *
+     * @param codes UINT8, one per 4-bit block
+     * @param table FLOAT32 {@code [256]}
+     * @param absmax FLOAT32, one per {@code blocksize} codes
+     * @param offset added to every scale
+     * @param blocksize codes per nested block
+     * @return FLOAT32, one per 4-bit block, in {@code codes}' manager
+     */
+    public static NDArray nestedAbsmax(NDArray codes, NDArray table, NDArray absmax, float offset,
+            int blocksize) {
+        NDManager parent = codes.getManager();
+        try (NDManager sub = parent.newSubManager()) {
+            codes.tempAttach(sub);
+            table.tempAttach(sub);
+            absmax.tempAttach(sub);
+            NDArray values = table.take(codes.toType(DataType.INT64, false));
+            NDArray scaled = scaleBlocks(values, absmax, blocksize);
+            NDArray out = Scalars.add(scaled, offset);
+            out.attach(parent);
             return out;
         }
     }
@@ -126,21 +175,57 @@ public final class NDArrayDequantizer {
         try (NDManager sub = parent.newSubManager()) {
             packed.tempAttach(sub);
             absmax.tempAttach(sub);
-            NDArray index = packed.reshape(-1).toType(DataType.INT64, false);
+            NDArray flatPacked = packed.reshape(-1);
+            NDArray flatScales = absmax.reshape(-1).toType(DataType.FLOAT32, false);
             NDArray pairs = sub.create(pairTable(state.quantType()), new Shape(256, 2))
                     .toDevice(packed.getDevice(), false);
-            NDArray values = pairs.get(index).reshape(-1);
-            NDArray scaled =
-                    scaleBlocks(values, absmax.reshape(-1).toType(DataType.FLOAT32, false),
-                            state.blocksize());
             long n = state.numel();
-            NDArray out = scaled.get(new NDIndex("0:{}", n)).reshape(new Shape(state.shape()));
+            long blocks = state.blockCount();
+            int bs = state.blocksize();
+            long chunkBlocks = Math.max(1, CHUNK_ELEMENTS / bs);
+            NDArray out;
+            if (blocks <= chunkBlocks) {
+                out = dequantizeBlocks(flatPacked, flatScales, pairs, 0, blocks, n, bs);
+            } else {
+                out = sub.zeros(new Shape(n), DataType.FLOAT32, packed.getDevice());
+                for (long k0 = 0; k0 < blocks; k0 += chunkBlocks) {
+                    long k1 = Math.min(blocks, k0 + chunkBlocks);
+                    try (NDManager chunk = sub.newSubManager()) {
+                        flatPacked.tempAttach(chunk);
+                        flatScales.tempAttach(chunk);
+                        pairs.tempAttach(chunk);
+                        NDArray part = dequantizeBlocks(flatPacked, flatScales, pairs, k0, k1, n, bs);
+                        out.set(new NDIndex("{}:{}", k0 * bs, Math.min(n, k1 * bs)), part);
+                    }
+                }
+            }
+            out = out.reshape(new Shape(state.shape()));
             if (outType != DataType.FLOAT32) {
                 out = out.toType(outType, false);
             }
             out.attach(parent);
             return out;
         }
+    }
+
+    /**
+     * Elements {@code [k0·bs, min(n, k1·bs))} of the dequantized tensor, from blocks {@code
+     * k0..k1-1}: one gather per packed byte, then the block scales; in {@code flatPacked}'s
+     * manager.
+     */
+    private static NDArray dequantizeBlocks(NDArray flatPacked, NDArray flatScales, NDArray pairs,
+            long k0, long k1, long n, int bs) {
+        long e0 = k0 * bs;
+        long e1 = Math.min(n, k1 * bs);
+        // e0 is even (block sizes are even): the chunk starts at a whole byte
+        NDArray bytes = k0 == 0 && e1 == n ? flatPacked : flatPacked.get(new NDIndex("{}:{}", e0 / 2, (e1 + 1) / 2));
+        NDArray index = bytes.toType(DataType.INT64, false);
+        NDArray values = pairs.get(index).reshape(-1);
+        index.close();
+        NDArray scales = k0 == 0 && k1 * bs >= n && flatScales.size() == k1
+                ? flatScales : flatScales.get(new NDIndex("{}:{}", k0, k1));
+        NDArray scaled = scaleBlocks(values, scales, bs);
+        return scaled.size() == e1 - e0 ? scaled : scaled.get(new NDIndex("0:{}", e1 - e0));
     }
 
     /**

@@ -58,6 +58,29 @@ class NDArrayDequantizerTest {
     }
 
     @Test
+    void largeTensorsAreDequantizedInChunksWithTheSameValues() {
+        // more than CHUNK_ELEMENTS (2^20) elements, odd, ending in a partial block: two chunks at
+        // block size 64 and at block size 4096 (the second one partial)
+        long[] shape = {1025, 1031};
+        int n = 1025 * 1031;
+        assertTrue(n > NDArrayDequantizer.CHUNK_ELEMENTS);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            int seed = 40;
+            for (QuantType type : QuantType.values()) {
+                for (int bs : new int[] {64, 4096}) {
+                    QuantizedTensor q = BlockwiseQuantizer.quantize(gaussian(n, seed++), shape, type, bs, true);
+                    try (NDManager sub = manager.newSubManager()) {
+                        NDArray actual = NDArrayDequantizer.dequantize(q, sub);
+                        assertArrayEquals(shape, actual.getShape().getShape());
+                        assertArrayEquals(BlockwiseDequantizer.dequantize(q), actual.toFloatArray(),
+                                type + " bs=" + bs);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void devicePiecesComposeAndLeaveNoIntermediates() {
         QuantizedTensor q =
                 BlockwiseQuantizer.quantize(gaussian(1000, 5), new long[] {10, 100}, QuantType.NF4,

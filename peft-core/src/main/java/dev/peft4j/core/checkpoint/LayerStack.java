@@ -29,9 +29,15 @@ import java.util.List;
  * gradient. With one layer nothing is recomputed: the layer is recorded from {@code h_0} itself.
  *
  * <p>Memory: each layer of either pass runs in a sub-manager closed when it is done, so only the
- * layer inputs live across the step, plus one layer's activations (the last one's during the
- * head's forward and backward pass, then each recomputed one's). Cost: one more forward pass of
- * all layers but the last.
+ * layer inputs live across the step, plus one layer's activations during its recomputation. A
+ * recomputation runs with a {@link FrozenLinearTape} active: frozen layers that record themselves
+ * on it (4-bit linear layers) keep no weight for the backward pass and get their input gradients
+ * from the tape after the layer's backward pass.
+ * The last layer is recorded in the forward pass itself (its activations are needed as soon as
+ * backward starts), unless a previous pass showed that it holds such tape-recording layers: their
+ * recorded forward would keep the dequantized weights the tape exists to drop, so such a stack
+ * recomputes every layer. Cost: one more forward pass of all layers but the last (of all layers
+ * over a 4-bit base).
  *
  * <p>Not thread-safe: one training pass at a time per model.
  */
@@ -44,6 +50,8 @@ public final class LayerStack {
 
     private boolean enabled;
     private final List<Segment> pending = new ArrayList<>();
+    /** Null until a pass has run the last layer under a tape; then whether it recorded on it. */
+    private Boolean lastLayerUsesTape;
 
     /** @return whether training passes are checkpointed */
     public boolean isEnabled() {
@@ -77,27 +85,40 @@ public final class LayerStack {
      * @param masks the model's dropout mask source
      * @param inputMayHaveGraph whether {@code h} may depend on trainable parameters (then layer 0
      *     computes its input gradient and it is back-propagated into {@code h})
-     * @return {@code h_n}, recorded from {@code h_{n-1}}, in {@code h}'s manager
+     * @return {@code h_n} in {@code h}'s manager: recorded from the leaf {@code h_{n-1}}, or itself a leaf when every
+     *     layer is recomputed
      */
     public NDArray forward(NDArray h, int n, CheckpointedLayer layer, DropoutMasks masks,
             boolean inputMayHaveGraph) {
         NDManager outer = h.getManager();
         LayerSeeds seeds = LayerSeeds.draw(masks, outer);
         boolean inputHasGraph = inputMayHaveGraph || h.hasGradient();
+        boolean recordLast = n > 1 && Boolean.FALSE.equals(lastLayerUsesTape);
+        int untracked = recordLast ? n - 1 : n;
         NDArray[] inputs = new NDArray[n];
         NDArray x = h;
         try (GradMode off = GradMode.set(false)) {
-            for (int i = 0; i < n - 1; i++) {
+            for (int i = 0; i < untracked; i++) {
                 inputs[i] = x;
-                x = run(layer, i, x, seeds, masks, outer);
+                if (i == n - 1) {
+                    try (FrozenLinearTape probe = FrozenLinearTape.start()) {
+                        x = run(layer, i, x, seeds, masks, outer);
+                        lastLayerUsesTape = probe.hasUsers();
+                    }
+                } else {
+                    x = run(layer, i, x, seeds, masks, outer);
+                }
             }
         }
-        inputs[n - 1] = x;
-        if (n > 1) {
-            x.setRequiresGradient(true); // h_{n-1} was computed without recording: a leaf
+        if (!recordLast) {
+            x.setRequiresGradient(true); // h_n, computed without recording: the recomputation's carrier
+            pending.add(new Segment(h, inputHasGraph, inputs, x, n - 1, seeds, layer, masks));
+            return x;
         }
+        inputs[n - 1] = x;
+        x.setRequiresGradient(true); // h_{n-1} was computed without recording: a leaf
         NDArray y = run(layer, n - 1, x, seeds, masks, outer);
-        pending.add(new Segment(h, inputHasGraph, inputs, seeds, layer, masks));
+        pending.add(new Segment(h, inputHasGraph, inputs, x, n - 2, seeds, layer, masks));
         return y;
     }
 
@@ -137,9 +158,9 @@ public final class LayerStack {
      * layer 0 over frozen embeddings, untracked embeddings): DJL's {@code requiresGradient} is
      * false for every non-leaf array, so the engine is asked and its refusal recognised.
      */
-    private static void backwardIfTracked(NDArray y, NDArray g) {
+    private static void backwardIfTracked(NDArray y, NDArray g, boolean keepGraph) {
         try {
-            JniUtils.backward((PtNDArray) y, (PtNDArray) g, false, false);
+            JniUtils.backward((PtNDArray) y, (PtNDArray) g, keepGraph, false);
         } catch (EngineException e) {
             if (e.getMessage() == null || !e.getMessage().contains("does not require grad")) {
                 throw e;
@@ -147,22 +168,26 @@ public final class LayerStack {
         }
     }
 
-    /** One checkpointed forward pass. */
-    private record Segment(NDArray input, boolean inputHasGraph, NDArray[] inputs, LayerSeeds seeds,
-            CheckpointedLayer layer, DropoutMasks masks) {
+    /**
+     * One checkpointed forward pass: {@code carrier}, a leaf (h_n, or h_{n-1} when the last layer
+     * was recorded in the forward pass), receives the gradient that starts the recomputation of
+     * layers {@code first} down to 0.
+     */
+    private record Segment(NDArray input, boolean inputHasGraph, NDArray[] inputs, NDArray carrier, int first,
+            LayerSeeds seeds, CheckpointedLayer layer, DropoutMasks masks) {
 
         void backward() {
-            int last = inputs.length - 1;
-            NDArray carrier = inputs[last]; // h_{n-1}: a leaf when n > 1
-            if (last == 0 || carrier.isReleased() || !carrier.hasGradient()) {
+            if (first < 0 || carrier.isReleased() || !carrier.hasGradient()) {
                 return;
             }
             NDManager outer = carrier.getManager();
             NDArray g = carrier.getGradient();
             g.attach(outer);
-            carrier.close();
+            if (first < inputs.length - 1) {
+                carrier.close(); // h_{n-1}: its layer's graph is done
+            }
             try (GradMode on = GradMode.set(true)) {
-                for (int i = last - 1; i >= 0; i--) {
+                for (int i = first; i >= 0; i--) {
                     boolean wantInputGradient = i > 0 || inputHasGraph;
                     try (NDManager scope = outer.newSubManager()) {
                         g.attach(scope); // freed with this layer
@@ -171,8 +196,11 @@ public final class LayerStack {
                         if (wantInputGradient) {
                             x.setRequiresGradient(true);
                         }
-                        NDArray y = layer.forward(i, x, seeds.enter(masks, i));
-                        backwardIfTracked(y, g);
+                        try (FrozenLinearTape tape = FrozenLinearTape.start()) {
+                            NDArray y = layer.forward(i, x, seeds.enter(masks, i));
+                            backwardIfTracked(y, g, tape.size() > 0);
+                            tape.backward(scope);
+                        }
                         if (!wantInputGradient) {
                             g = null;
                             break;
@@ -186,7 +214,7 @@ public final class LayerStack {
                     }
                 }
                 if (g != null) {
-                    backwardIfTracked(input, g);
+                    backwardIfTracked(input, g, false);
                     g.close();
                 }
             }

@@ -95,9 +95,17 @@ final class QuantizeOptions {
      */
     LlamaForCausalLM loadLlama(Path dir, NDManager manager) throws IOException {
         HfConfig hf = HfConfig.read(dir);
+        WeightLoader loader = weightLoader(hf);
+        LlamaForCausalLM lm;
         try (TensorSource source = TensorSources.open(dir)) {
-            return LlamaForCausalLM.load(LlamaConfig.from(hf), source, manager, DataType.FLOAT32, weightLoader(hf));
+            lm = LlamaForCausalLM.load(LlamaConfig.from(hf), source, manager, DataType.FLOAT32, loader);
         }
+        if (loader != WeightLoader.FULL_PRECISION) {
+            // quantizing converts each weight to a float[] in the Java heap (one 7B MLP weight: 172 MiB);
+            // a full collection lets G1 give the grown heap back to the OS before training
+            System.gc();
+        }
+        return lm;
     }
 
     /**

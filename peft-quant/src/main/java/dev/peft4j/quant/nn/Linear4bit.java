@@ -9,11 +9,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinearTape;
+import dev.peft4j.core.checkpoint.GradMode;
 import dev.peft4j.core.nn.Linear;
 import dev.peft4j.core.nn.QuantizedLinear;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.ReplaceableWeight;
 import dev.peft4j.quant.NDArrayDequantizer;
+import dev.peft4j.quant.NestedAbsmax;
 import dev.peft4j.quant.QuantState;
 import dev.peft4j.quant.QuantizedTensor;
 
@@ -34,17 +37,21 @@ import java.util.Objects;
  * reports the logical {@code out·in} for {@code weight}, so parameter counts match PEFT's.
  *
  * <p><b>Quantization state.</b> The layer keeps the {@link QuantState} (in Java, nested form
- * included, for saving in the bitsandbytes layout) and, on the weight's device, the float32 block
- * scales {@code [blocks]}, dequantized once when the weight is set. Device memory per weight is
- * therefore {@code out·in/2} bytes of codes plus {@code 4·out·in/blocksize} bytes of scales (4.5
- * bits per parameter at block size 64, with or without double quantization; double quantization
- * saves space on disk and in the Java heap only).
+ * included, for saving in the bitsandbytes layout) and, on the weight's device, the block scales
+ * as bitsandbytes keeps them: float32 {@code [blocks]}, or with double quantization their 8-bit
+ * codes, the code table and a float32 absmax per 256 blocks, dequantized per call ({@link
+ * NDArrayDequantizer#nestedAbsmax}). Device memory per weight is therefore {@code out·in/2} bytes
+ * of codes plus {@code 4·out·in/blocksize} bytes of scales (4.5 bits per parameter at block size
+ * 64), or {@code out·in/blocksize·(1 + 4/256)} with double quantization (4.127 bits).
  *
  * <p><b>Forward</b> dequantizes the weight with NDArray operations ({@link NDArrayDequantizer}) on
  * the input's device, casts input, weight and bias to the compute dtype (the configured one, else
  * FLOAT32 on CPU and FLOAT16 on GPU), multiplies, and casts the result back to the input's dtype.
  * The dequantized weight lives only for the call (autograd keeps what backward needs); gradients
- * reach the input and the bias, never the packed weight.
+ * reach the input and the bias, never the packed weight. Under a {@link FrozenLinearTape} (a
+ * layer recomputed by gradient checkpointing) with a frozen or absent bias, the output is
+ * computed without recording and the tape gets {@code dy ↦ dy·dequant(W)}, so that no
+ * dequantized weight outlives the call.
  *
  * <p>A new layer is a shell: its weight arrives from {@link QuantizedLoader} or {@link
  * #setQuantized}. {@link #replaceWeight} (merging) re-quantizes a dense weight.
@@ -57,7 +64,10 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
     private final long outFeatures;
     private final QuantizationConfig config;
     private QuantState state;
+    /** FLOAT32 block scales, when the state is not double-quantized. */
     private NDArray absmax;
+    /** {codes, code table, nested absmax} ({@link NDArrayDequantizer#nestedParts}), when it is. */
+    private NDArray[] nestedScales;
 
     /**
      * Creates an empty shell.
@@ -151,12 +161,16 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
             NDArray packed = manager.create(bytes, new Shape(s.packedSize(), 1), DataType.UINT8);
             weight.setArray(packed);
         }
-        NDArray newAbsmax = NDArrayDequantizer.blockAbsmax(s, manager);
-        if (absmax != null) {
-            absmax.close();
+        closeScales();
+        if (s.nested().isPresent()) {
+            nestedScales = NDArrayDequantizer.nestedParts(s.nested().get(), manager);
+            nestedScales[0].setName("weight.absmax.codes");
+            nestedScales[1].setName("weight.absmax.code");
+            nestedScales[2].setName("weight.absmax.absmax");
+        } else {
+            absmax = NDArrayDequantizer.blockAbsmax(s, manager);
+            absmax.setName("weight.absmax");
         }
-        absmax = newAbsmax;
-        absmax.setName("weight.absmax");
         state = s;
     }
 
@@ -171,23 +185,132 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
     }
 
     /**
-     * @return bytes the weight occupies on its device: packed codes plus float32 block scales
+     * @return bytes the weight occupies on its device: packed codes plus the block scales (float32
+     *     per block; double-quantized: a byte per block, a float32 per nested block and the
+     *     256-entry code table)
      * @throws IllegalStateException when the weight has not been set
      */
     public long deviceBytes() {
         checkLoaded();
+        if (nestedScales != null) {
+            return state.packedSize() + state.blockCount() + 4L * nestedScales[2].size()
+                    + 4L * nestedScales[1].size();
+        }
         return state.packedSize() + 4L * state.blockCount();
     }
 
-    /** The float32 block scales on the weight's device (package access for tests). */
-    NDArray absmaxArray() {
+    /** The float32 block scales, dequantized when nested, owned by {@code manager} (for tests). */
+    NDArray absmaxArray(NDManager manager) {
         checkLoaded();
-        return absmax;
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray scales = blockScales(absmaxDevice(), sub);
+            NDArray copy = scales.duplicate();
+            copy.attach(manager);
+            return copy;
+        }
+    }
+
+    private Device absmaxDevice() {
+        return nestedScales != null ? nestedScales[0].getDevice() : absmax.getDevice();
+    }
+
+    /**
+     * The float32 block scales on {@code device}, owned by {@code sub} (the stored array, attached
+     * for the scope, when it is not nested and already there).
+     */
+    private NDArray blockScales(Device device, NDManager sub) {
+        if (nestedScales == null) {
+            NDArray scales = absmax;
+            if (!scales.getDevice().equals(device)) {
+                scales = scales.toDevice(device, true);
+                scales.attach(sub);
+            } else {
+                scales.tempAttach(sub);
+            }
+            return scales;
+        }
+        NDArray[] parts = nestedScales.clone();
+        if (!parts[0].getDevice().equals(device)) {
+            for (int i = 0; i < parts.length; i++) {
+                parts[i] = parts[i].toDevice(device, true);
+                parts[i].attach(sub);
+            }
+        }
+        NestedAbsmax nested = state.nested().orElseThrow();
+        NDArray out = NDArrayDequantizer.nestedAbsmax(parts[0], parts[1], parts[2], nested.offset(),
+                nested.blocksize());
+        out.attach(sub);
+        return out;
+    }
+
+    private void closeScales() {
+        if (absmax != null) {
+            absmax.close();
+            absmax = null;
+        }
+        if (nestedScales != null) {
+            for (NDArray a : nestedScales) {
+                a.close();
+            }
+            nestedScales = null;
+        }
     }
 
     @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
         checkLoaded();
+        FrozenLinearTape tape = FrozenLinearTape.active();
+        Parameter b = biasParameter();
+        // DJL cannot tell whether a non-leaf x requires a gradient: record whenever the tape is on
+        // (where x has none, the tape's input gradient goes nowhere)
+        if (tape != null && training && (b == null || !b.requiresGradient())) {
+            if (!GradMode.isEnabled()) {
+                tape.declare(); // a pass that records nothing: say this layer would use the tape
+                return compute(ps, x, training);
+            }
+            NDArray y;
+            try (GradMode off = GradMode.set(false)) {
+                y = compute(ps, x, training);
+            }
+            return tape.record(x, y, dy -> inputGradient(dy, x.getDataType()));
+        }
+        return compute(ps, x, training);
+    }
+
+    /** {@code dy·dequant(W)} in the compute dtype, cast to {@code type}; in {@code dy}'s manager. */
+    private NDArray inputGradient(NDArray dy, DataType type) {
+        Device device = dy.getDevice();
+        DataType compute = QuantizationConfig.computeDtypeFor(config.computeDtype().orElse(null), device);
+        NDArray packed = parameter("weight").getArray();
+        NDManager parent = dy.getManager();
+        try (NDManager sub = parent.newSubManager(device)) {
+            NDArray w = dequantizeOn(packed, device, compute, sub);
+            NDArray dyc = dy.getDataType() == compute ? dy : dy.toType(compute, false);
+            NDArray dx = dyc.matMul(w);
+            if (dx.getDataType() != type) {
+                dx = dx.toType(type, false);
+            }
+            dx.attach(parent);
+            return dx;
+        }
+    }
+
+    /** The weight dequantized to {@code compute} on {@code device}, owned by {@code sub}. */
+    private NDArray dequantizeOn(NDArray packed, Device device, DataType compute, NDManager sub) {
+        if (!packed.getDevice().equals(device)) {
+            packed = packed.toDevice(device, true);
+            packed.attach(sub);
+        } else {
+            packed.tempAttach(sub);
+        }
+        NDArray scales = blockScales(device, sub);
+        NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, compute);
+        w.attach(sub);
+        return w;
+    }
+
+    /** {@code x·dequant(W)ᵀ + b}, recorded when the engine records. */
+    private NDArray compute(ParameterStore ps, NDArray x, boolean training) {
         Device device = x.getDevice();
         DataType compute = QuantizationConfig.computeDtypeFor(config.computeDtype().orElse(null), device);
         NDArray packed = ps.getValue(parameter("weight"), device, training);
@@ -196,13 +319,7 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
         NDManager parent = x.getManager();
         try (NDManager sub = parent.newSubManager(device)) {
             packed.tempAttach(sub);
-            NDArray scales = absmax;
-            if (!scales.getDevice().equals(device)) {
-                scales = scales.toDevice(device, true);
-                scales.attach(sub);
-            } else {
-                scales.tempAttach(sub);
-            }
+            NDArray scales = blockScales(device, sub);
             NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, compute);
             NDArray xc = x.getDataType() == compute ? x : x.toType(compute, false);
             NDArray bc = bias == null || bias.getDataType() == compute
@@ -228,8 +345,8 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
         NDArray packed = parameter("weight").getArray();
         try (NDManager sub = packed.getManager().newSubManager()) {
             packed.tempAttach(sub);
-            absmax.tempAttach(sub);
-            NDArray w = NDArrayDequantizer.dequantize(packed, absmax, state, DataType.FLOAT32);
+            NDArray scales = blockScales(packed.getDevice(), sub);
+            NDArray w = NDArrayDequantizer.dequantize(packed, scales, state, DataType.FLOAT32);
             if (!w.getDevice().equals(manager.getDevice())) {
                 w = w.toDevice(manager.getDevice(), false);
             }

@@ -140,9 +140,11 @@ class Linear4bitTest {
                 assertEquals(new Shape(OUT, IN), w.getShape());
                 assertArrayEquals(
                         BlockwiseDequantizer.dequantize(q.quantizedTensor()), w.toFloatArray());
-                assertEquals(q.quantState().blockCount(), q.absmaxArray().size());
-                assertEquals(DataType.FLOAT32, q.absmaxArray().getDataType());
-                assertEquals((IN * OUT + 1) / 2 + 4L * 4, q.deviceBytes());
+                NDArray scales = q.absmaxArray(m);
+                assertEquals(DataType.FLOAT32, scales.getDataType());
+                assertArrayEquals(q.quantState().blockAbsmax(), scales.toFloatArray());
+                // 4 blocks: float32 scales, or (double quant) 4 byte codes, 1 nested absmax, 256-entry table
+                assertEquals((IN * OUT + 1) / 2 + (dq ? 4 + 4 + 4 * 256 : 4L * 4), q.deviceBytes());
             }
         }
     }
