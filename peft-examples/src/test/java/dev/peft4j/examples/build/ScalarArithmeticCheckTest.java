@@ -81,9 +81,7 @@ class ScalarArithmeticCheckTest {
             Map.entry("dev.peft4j.lora.LoraLinear#rawDelta calls NDArray.mul(Number)",
                     "on detached copies of lora_A and lora_B (merge, DoRA's detached row norm): no gradient"),
             Map.entry("dev.peft4j.lora.WeightedAdapters#combine calls NDArray.mul(Number)",
-                    "builds a new adapter's weights from detached values (add_weighted_adapter), no training"),
-            Map.entry("dev.peft4j.quant.NDArrayDequantizer#blockAbsmax calls NDArray.add(Number)",
-                    "dequantizes the frozen 4-bit weights' block scales: no operand requires a gradient"));
+                    "builds a new adapter's weights from detached values (add_weighted_adapter), no training"));
 
     @Test
     void noScalarArithmeticInMainCode() {

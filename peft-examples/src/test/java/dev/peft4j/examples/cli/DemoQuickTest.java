@@ -93,7 +93,7 @@ class DemoQuickTest {
                 lines.get(0));
         // 6 layers x (query, key, value, attention output, intermediate, output); embeddings and head stay F32
         assertEquals("base: 36 linear layers quantized to NF4 (blocksize 64, double quant) while loading, model"
-                + " weights 51.3 MiB (86.1 MiB in F32)", lines.get(2));
+                + " weights 50.8 MiB (86.1 MiB in F32)", lines.get(2));
         assertEquals("trainable params: 74,498 || all params: 22,639,874 || trainable%: 0.3291", lines.get(4));
         assertTrue(lines.get(5).startsWith("training: QLoRA (NF4 base) r=8 alpha=16"), lines.get(5));
         assertTrue(lines.get(8).endsWith("merged: same prediction as the adapted model on 100 of the first 100 test"
