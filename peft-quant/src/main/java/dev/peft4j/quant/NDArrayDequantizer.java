@@ -22,17 +22,27 @@ import java.util.Set;
  *
  * <p>Intermediate arrays live in a sub-manager that is closed before returning; only the result
  * stays, attached to the manager of the input arrays. A tensor of more than about a million
- * elements is dequantized a million elements at a time into its result, so the temporaries (a
- * 64-bit index per byte, the gathered codes, the scaled values: three times the result's size
- * in one go) stay a few MiB.
+ * elements is dequantized in steps of a million elements or an eighth of the tensor, whichever is
+ * larger, into its result, so the temporaries (a 64-bit index per byte, the gathered codes, the
+ * scaled values: three times the result's size in one go) stay a few MiB, or under 40% of the
+ * result for the largest weights.
  */
 public final class NDArrayDequantizer {
 
     private static final Set<DataType> OUTPUT_TYPES =
             Set.of(DataType.FLOAT32, DataType.FLOAT16, DataType.FLOAT64);
 
-    /** Elements dequantized per step of a large tensor: bounds the temporaries to a few MiB. */
+    /** The smallest step of a large tensor's dequantization, in elements. */
     static final long CHUNK_ELEMENTS = 1L << 20;
+
+    /**
+     * The most steps a tensor is dequantized in. Every step issues about six engine operations,
+     * and on a machine with more runnable threads than cores each multi-threaded operation can
+     * wait milliseconds for its OpenMP workers: with 43 steps of 2^20 elements a Llama-2-7B MLP
+     * weight took 3× as long as in one go under load (2 threads, load average 10); at most 8
+     * steps bound that overhead while the temporaries stay under 40% of the result's size.
+     */
+    static final long MAX_CHUNKS = 8;
 
     private NDArrayDequantizer() {}
 
@@ -182,7 +192,7 @@ public final class NDArrayDequantizer {
             long n = state.numel();
             long blocks = state.blockCount();
             int bs = state.blocksize();
-            long chunkBlocks = Math.max(1, CHUNK_ELEMENTS / bs);
+            long chunkBlocks = Math.max(Math.max(1, CHUNK_ELEMENTS / bs), (blocks + MAX_CHUNKS - 1) / MAX_CHUNKS);
             NDArray out;
             if (blocks <= chunkBlocks) {
                 out = dequantizeBlocks(flatPacked, flatScales, pairs, 0, blocks, n, bs);
