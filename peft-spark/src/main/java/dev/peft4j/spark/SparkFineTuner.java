@@ -47,8 +47,9 @@ import java.util.TreeSet;
  * collecting, as XGBoost4J-Spark does), so Spark retries a failed stage as a whole, up to {@code
  * spark.stage.maxConsecutiveAttempts}; with {@link Builder#optCheckpointDir} a retry resumes from
  * the last checkpoint. Barrier mode needs as many free task slots as workers and no dynamic
- * allocation; set {@code spark.barrier.sync.timeout} to bound how long a rank waits for the
- * others.
+ * allocation; {@link DataParallelArguments#transportTimeout()} bounds how long a rank waits for
+ * the others over {@link Transport#TCP} (a rank that dies fails the others at once), {@code
+ * spark.barrier.sync.timeout} over {@link Transport#BARRIER} and at the TCP rendezvous.
  */
 public final class SparkFineTuner {
 

@@ -12,8 +12,11 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import scala.reflect.ClassTag$;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -21,7 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-/** {@link Collective}: the barrier-task transport in {@code local[2]} and the in-process one. */
+/** {@link Collective}: both barrier-task transports in {@code local[2]} and the in-process one. */
 class CollectiveTest {
 
     private static final float[][] VECTORS = {
@@ -50,13 +53,14 @@ class CollectiveTest {
         return m;
     }
 
-    @Test
-    void barrierAllReduceGivesTheMeanBitIdenticalOnBothRanks() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void allReduceGivesTheMeanBitIdenticalOnBothRanks(Transport transport) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         JavaRDD<Integer> ranks = jsc.parallelize(List.of(0, 1), 2);
         List<float[]> out = ranks.rdd().barrier().mapPartitions(new PartitionFunction<Integer, float[]>(
                 (Iterator<Integer> it) -> {
-                    Collective c = BarrierCollective.current();
+                    Collective c = transport.current(Duration.ofSeconds(30));
                     assertEquals(2, c.worldSize());
                     float[] mean = c.allReduceMean(VECTORS[c.rank()]);
                     long[] sizes = c.allGatherLong(10L + c.rank());
@@ -75,6 +79,7 @@ class CollectiveTest {
     @Test
     void barrierContextIsRequired() {
         assertThrows(IllegalStateException.class, BarrierCollective::current);
+        assertThrows(IllegalStateException.class, () -> Transport.TCP.current(Duration.ofSeconds(1)));
         assertTrue(BarrierTaskContext.class.getName().startsWith("org.apache.spark"));
     }
 
