@@ -71,6 +71,10 @@ public final class TcpCollective implements Collective {
     private final Runnable cancelCheck;
     private long sequence;
     private volatile boolean closed;
+    /** Reused between all-reduces of one length (the sends finish before a call returns). */
+    private byte[] sendBuffer = new byte[0];
+    private byte[] receiveBuffer = new byte[0];
+    private float[] received = new float[0];
 
     private TcpCollective(int rank, int worldSize, TcpLink[] links, long timeoutMillis, Runnable cancelCheck) {
         this.rank = rank;
@@ -233,10 +237,13 @@ public final class TcpCollective implements Collective {
         long seq = begin();
         String what = "all-reduce of " + values.length + " values";
         try {
-            List<Future<?>> sends = sendToAll(TcpLink.floatFrame(seq, values));
+            if (sendBuffer.length != TcpLink.HEADER + 4 * values.length) {
+                sendBuffer = new byte[TcpLink.HEADER + 4 * values.length];
+                receiveBuffer = new byte[4 * values.length];
+                received = new float[values.length];
+            }
+            List<Future<?>> sends = sendToAll(TcpLink.floatFrame(seq, values, sendBuffer));
             float[] sum = null;
-            byte[] bytes = null;
-            float[] buf = null;
             for (int q = 0; q < worldSize; q++) {
                 float[] v = values;
                 if (q != rank) {
@@ -245,11 +252,9 @@ public final class TcpCollective implements Collective {
                         throw new IllegalStateException("all-reduce: rank " + q + " sent " + count
                                 + " values, rank " + rank + " sent " + values.length);
                     }
-                    bytes = bytes == null ? new byte[4 * count] : bytes;
-                    buf = buf == null ? new float[count] : buf;
-                    links[q].readFully(bytes, bytes.length);
-                    ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(buf);
-                    v = buf;
+                    links[q].readFully(receiveBuffer, receiveBuffer.length);
+                    ByteBuffer.wrap(receiveBuffer).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(received);
+                    v = received;
                 }
                 if (sum == null) {
                     sum = v.clone();

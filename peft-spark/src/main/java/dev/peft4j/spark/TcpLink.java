@@ -81,12 +81,14 @@ final class TcpLink implements AutoCloseable {
     /**
      * @param sequence the collective call's number
      * @param values the values
-     * @return the whole message
+     * @param into a buffer of exactly {@code HEADER + 4·values.length} bytes
+     * @return {@code into}, holding the whole message
      */
-    static byte[] floatFrame(long sequence, float[] values) {
-        ByteBuffer b = frame(sequence, FLOATS, values.length, 4 * values.length);
+    static byte[] floatFrame(long sequence, float[] values, byte[] into) {
+        ByteBuffer b = ByteBuffer.wrap(into).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MAGIC).putLong(sequence).putInt(FLOATS).putInt(values.length);
         b.asFloatBuffer().put(values);
-        return b.array();
+        return into;
     }
 
     /**
