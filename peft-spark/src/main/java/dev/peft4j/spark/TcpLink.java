@@ -42,7 +42,7 @@ final class TcpLink implements AutoCloseable {
 
     /**
      * @param socket a connected socket
-     * @param peer the rank at the other end
+     * @param peer the rank at the other end; -1 while unknown (before its hello)
      * @param owner names this end in messages ("rank 0")
      * @param timeoutMillis how long a read may make no progress
      * @param cancelCheck throws when the owner's task was cancelled
@@ -162,7 +162,7 @@ final class TcpLink implements AutoCloseable {
                 continue;
             }
             if (n < 0) {
-                throw new IllegalStateException(owner + ": rank " + peer + " closed the connection (it failed or"
+                throw new IllegalStateException(owner + ": " + peerName() + " closed the connection (it failed or"
                         + " stopped); the collective cannot continue");
             }
             off += n;
@@ -174,13 +174,17 @@ final class TcpLink implements AutoCloseable {
     private void checkWaiting(long since) {
         cancelCheck.run();
         if (Thread.currentThread().isInterrupted()) {
-            throw new IllegalStateException(owner + ": interrupted while waiting for rank " + peer);
+            throw new IllegalStateException(owner + ": interrupted while waiting for " + peerName());
         }
         if (System.nanoTime() - since > timeoutNanos) {
-            throw new IllegalStateException(owner + ": rank " + peer + " sent nothing for "
+            throw new IllegalStateException(owner + ": " + peerName() + " sent nothing for "
                     + timeoutNanos / 1_000_000 + " ms (the transport timeout): it hangs, is unreachable,"
                     + " or is slower than the timeout allows");
         }
+    }
+
+    private String peerName() {
+        return peer < 0 ? "a connecting peer" : "rank " + peer;
     }
 
     private static String kindName(int kind) {
