@@ -20,6 +20,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -73,6 +75,27 @@ class CollectiveTest {
         assertArrayEquals(expectedMean(), out.get(0)); // exact: (v0 + v1) / 2 in float32
         for (int i = 0; i < out.get(0).length; i++) {
             assertEquals(Float.floatToRawIntBits(out.get(0)[i]), Float.floatToRawIntBits(out.get(1)[i]));
+        }
+    }
+
+    /** The TCP collectives the tasks opened (tasks are threads of this JVM in local mode). */
+    private static final Queue<TcpCollective> OPENED = new ConcurrentLinkedQueue<>();
+
+    @Test
+    void tcpConnectionsAreClosedWhenTheTaskEndsEvenIfTheCodeForgetsTo() {
+        OPENED.clear();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Boolean> openInTask = jsc.parallelize(List.of(0, 1), 2).rdd().barrier().mapPartitions(
+                new PartitionFunction<Integer, Boolean>((Iterator<Integer> it) -> {
+                    TcpCollective c = TcpCollective.current(Duration.ofSeconds(30));
+                    OPENED.add(c);
+                    c.allReduceSum(new float[] {1f});
+                    return List.of(!c.isClosed()).iterator(); // not closed by the task's code
+                }), false, ClassTag$.MODULE$.apply(Boolean.class)).toJavaRDD().collect();
+        assertEquals(List.of(true, true), openInTask);
+        assertEquals(2, OPENED.size());
+        for (TcpCollective c : OPENED) {
+            assertTrue(c.isClosed(), "closed by the task completion listener");
         }
     }
 

@@ -9,11 +9,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -205,6 +207,53 @@ class TcpCollectiveTest {
             }));
         }
         assertEquals("task killed", failure(out.get(0)).getMessage());
+    }
+
+    /** {@code inner} with every all-gather message recorded into {@code into}. */
+    private static Collective recording(Collective inner, List<String> into) {
+        return new Collective() {
+            @Override
+            public int rank() {
+                return inner.rank();
+            }
+
+            @Override
+            public int worldSize() {
+                return inner.worldSize();
+            }
+
+            @Override
+            public List<String> allGather(String message) {
+                into.add(message);
+                return inner.allGather(message);
+            }
+
+            @Override
+            public void barrier() {
+                inner.barrier();
+            }
+        };
+    }
+
+    @Test
+    void theListeningPortIsClosedOnceThePeersAreConnected() throws Exception {
+        List<String> addresses = new CopyOnWriteArrayList<>();
+        List<Future<TcpCollective>> connected = new ArrayList<>();
+        for (Collective r : InProcessCollective.group(2, 20_000)) {
+            Collective rendezvous = recording(r, addresses);
+            connected.add(pool.submit(() -> TcpCollective.connect(rendezvous, HOST, TIMEOUT, () -> { })));
+        }
+        try (TcpCollective a = connected.get(0).get(); TcpCollective b = connected.get(1).get()) {
+            assertEquals(2, addresses.size());
+            for (String address : addresses) {
+                int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+                assertThrows(java.net.ConnectException.class, () -> new Socket(HOST, port).close(),
+                        "port " + port + " still listening");
+            }
+            Future<float[]> sumA = pool.submit(() -> a.allReduceSum(new float[] {1f}));
+            assertArrayEquals(new float[] {3f}, b.allReduceSum(new float[] {2f}));
+            assertArrayEquals(new float[] {3f}, sumA.get());
+        }
     }
 
     @Test
