@@ -142,8 +142,8 @@ public final class TcpCollective implements Collective {
             accept(server, links, rank, n, nonce, address, timeoutMillis, cancelCheck);
         } catch (IOException | RuntimeException e) {
             closeAll(links);
-            if (e instanceof IllegalStateException ise) {
-                throw ise;
+            if (e instanceof RuntimeException r) {
+                throw r; // ours name the rank; Spark's (a killed task) must keep their type
             }
             throw new IllegalStateException(me + ": TCP rendezvous failed: " + e, e);
         }
