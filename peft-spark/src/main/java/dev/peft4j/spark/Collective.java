@@ -9,9 +9,10 @@ import java.util.List;
  * <p>{@link #allReduceSum} returns on every rank {@code Σ_r values_r}, summed in rank order
  * {@code ((v_0 + v_1) + v_2) + …} in float32, so every rank gets bit-identical results and
  * replicas updated from them stay bit-identical. Every rank must make the same calls in the same
- * order (a rank that calls less makes the others wait until the transport's timeout).
+ * order (a rank that calls less makes the others wait until the transport's timeout). {@link
+ * #close()} releases what the transport holds (sockets); the default holds nothing.
  */
-public interface Collective {
+public interface Collective extends AutoCloseable {
 
     /** @return this rank, {@code 0 ≤ rank < worldSize} */
     int rank();
@@ -73,6 +74,10 @@ public interface Collective {
 
     /** Waits until every rank has called it. */
     void barrier();
+
+    /** Releases the transport's resources; idempotent. The default has none. */
+    @Override
+    default void close() {}
 
     /**
      * Sums vectors in rank order, {@code ((v_0 + v_1) + v_2) + …}, in float32.

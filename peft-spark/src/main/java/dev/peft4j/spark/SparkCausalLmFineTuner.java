@@ -98,7 +98,7 @@ public final class SparkCausalLmFineTuner {
         private int maxLength = TrainingDefaults.MAX_LENGTH;
         private DataParallelArguments arguments = DataParallelArguments.defaults();
         private String checkpointDir;
-        private TrainTask.CollectiveFactory collectives = BarrierCollective::current;
+        private TrainTask.CollectiveFactory collectives;
         private TrainTask.Observer observer;
 
         private Builder() {}
@@ -160,7 +160,7 @@ public final class SparkCausalLmFineTuner {
             return this;
         }
 
-        /** Tests: the collective of each task (default: the barrier task's). */
+        /** Tests: the collective of each task (default: the arguments' transport's). */
         Builder collectives(TrainTask.CollectiveFactory collectives) {
             this.collectives = collectives;
             return this;

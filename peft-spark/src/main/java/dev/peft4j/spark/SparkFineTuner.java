@@ -22,8 +22,9 @@ import java.util.TreeSet;
  * Fine-tunes an adapter of a sequence classifier on a Spark {@code Dataset<Row>}, data parallel
  * over a barrier stage: one task per worker, each loading the frozen base once per executor JVM
  * and building the same adapter from one seed; per optimizer step only the adapter's gradients
- * are all-reduced ({@link BarrierCollective}), summed in rank order so every replica stays
- * bit-identical, with the loss normalized by the global example count and clipping after the
+ * are all-reduced (over {@link DataParallelArguments#transport()}: {@link TcpCollective} between
+ * the tasks by default, or {@link BarrierCollective} through the driver), summed in rank order so
+ * every replica stays bit-identical, with the loss normalized by the global example count and clipping after the
  * reduction. Rank 0 returns the adapter, which the driver writes once, in PEFT format. With
  * {@link DataParallelArguments#gradientAccumulationSteps()} {@code k > 1} each worker sums the
  * gradients of {@code k} micro-batches before the step's one all-reduce, and the loss is the mean
@@ -46,8 +47,9 @@ import java.util.TreeSet;
  * collecting, as XGBoost4J-Spark does), so Spark retries a failed stage as a whole, up to {@code
  * spark.stage.maxConsecutiveAttempts}; with {@link Builder#optCheckpointDir} a retry resumes from
  * the last checkpoint. Barrier mode needs as many free task slots as workers and no dynamic
- * allocation; set {@code spark.barrier.sync.timeout} to bound how long a rank waits for the
- * others.
+ * allocation; {@link DataParallelArguments#transportTimeout()} bounds how long a rank waits for
+ * the others over {@link Transport#TCP} (a rank that dies fails the others at once), {@code
+ * spark.barrier.sync.timeout} over {@link Transport#BARRIER} and at the TCP rendezvous.
  */
 public final class SparkFineTuner {
 
@@ -137,7 +139,7 @@ public final class SparkFineTuner {
         private DataParallelArguments arguments = DataParallelArguments.defaults();
         private String checkpointDir;
         private Map<String, String> labelMetadata = Map.of();
-        private TrainTask.CollectiveFactory collectives = BarrierCollective::current;
+        private TrainTask.CollectiveFactory collectives;
         private TrainTask.Observer observer;
 
         private Builder() {}
@@ -229,7 +231,7 @@ public final class SparkFineTuner {
             return this;
         }
 
-        /** Tests: the collective of each task (default: the barrier task's). */
+        /** Tests: the collective of each task (default: the arguments' transport's). */
         Builder collectives(TrainTask.CollectiveFactory collectives) {
             this.collectives = collectives;
             return this;

@@ -37,7 +37,10 @@ final class TrainTask<M extends Module> implements FlatMapFunction<Iterator<Row>
 
     private static final long serialVersionUID = 1L;
 
-    /** Where the training task gets its collective (the barrier task's, or a test's). */
+    /**
+     * Where the training task gets its collective (a test's; without one: the barrier task's of
+     * {@link DataParallelArguments#transport()}).
+     */
     @FunctionalInterface
     interface CollectiveFactory extends Serializable {
         /** @return the collective of the running task */
@@ -73,7 +76,13 @@ final class TrainTask<M extends Module> implements FlatMapFunction<Iterator<Row>
     @Override
     public Iterator<TrainOutput> call(Iterator<Row> rows) throws Exception {
         ThreadBackward.noGradOnThisThread();
-        Collective collective = collectives.create();
+        try (Collective collective = collectives != null ? collectives.create()
+                : args.transport().current(args.transportTimeout())) {
+            return call(rows, collective);
+        }
+    }
+
+    private Iterator<TrainOutput> call(Iterator<Row> rows, Collective collective) throws Exception {
         List<Row> local = new ArrayList<>();
         rows.forEachRemaining(local::add);
         M base = ExecutorModels.borrow(objective.source());

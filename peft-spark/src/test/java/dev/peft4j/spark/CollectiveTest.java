@@ -12,16 +12,21 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import scala.reflect.ClassTag$;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-/** {@link Collective}: the barrier-task transport in {@code local[2]} and the in-process one. */
+/** {@link Collective}: both barrier-task transports in {@code local[2]} and the in-process one. */
 class CollectiveTest {
 
     private static final float[][] VECTORS = {
@@ -50,13 +55,14 @@ class CollectiveTest {
         return m;
     }
 
-    @Test
-    void barrierAllReduceGivesTheMeanBitIdenticalOnBothRanks() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void allReduceGivesTheMeanBitIdenticalOnBothRanks(Transport transport) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         JavaRDD<Integer> ranks = jsc.parallelize(List.of(0, 1), 2);
         List<float[]> out = ranks.rdd().barrier().mapPartitions(new PartitionFunction<Integer, float[]>(
                 (Iterator<Integer> it) -> {
-                    Collective c = BarrierCollective.current();
+                    Collective c = transport.current(Duration.ofSeconds(30));
                     assertEquals(2, c.worldSize());
                     float[] mean = c.allReduceMean(VECTORS[c.rank()]);
                     long[] sizes = c.allGatherLong(10L + c.rank());
@@ -72,9 +78,31 @@ class CollectiveTest {
         }
     }
 
+    /** The TCP collectives the tasks opened (tasks are threads of this JVM in local mode). */
+    private static final Queue<TcpCollective> OPENED = new ConcurrentLinkedQueue<>();
+
+    @Test
+    void tcpConnectionsAreClosedWhenTheTaskEndsEvenIfTheCodeForgetsTo() {
+        OPENED.clear();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Boolean> openInTask = jsc.parallelize(List.of(0, 1), 2).rdd().barrier().mapPartitions(
+                new PartitionFunction<Integer, Boolean>((Iterator<Integer> it) -> {
+                    TcpCollective c = TcpCollective.current(Duration.ofSeconds(30));
+                    OPENED.add(c);
+                    c.allReduceSum(new float[] {1f});
+                    return List.of(!c.isClosed()).iterator(); // not closed by the task's code
+                }), false, ClassTag$.MODULE$.apply(Boolean.class)).toJavaRDD().collect();
+        assertEquals(List.of(true, true), openInTask);
+        assertEquals(2, OPENED.size());
+        for (TcpCollective c : OPENED) {
+            assertTrue(c.isClosed(), "closed by the task completion listener");
+        }
+    }
+
     @Test
     void barrierContextIsRequired() {
         assertThrows(IllegalStateException.class, BarrierCollective::current);
+        assertThrows(IllegalStateException.class, () -> Transport.TCP.current(Duration.ofSeconds(1)));
         assertTrue(BarrierTaskContext.class.getName().startsWith("org.apache.spark"));
     }
 

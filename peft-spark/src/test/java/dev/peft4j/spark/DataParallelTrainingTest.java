@@ -26,6 +26,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import scala.reflect.ClassTag$;
 
 import java.io.IOException;
@@ -48,6 +51,7 @@ class DataParallelTrainingTest {
 
     private static final long SEED = 5;
     private static final double LR = 0.5;
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
     @TempDir static Path tmp;
 
@@ -73,18 +77,21 @@ class DataParallelTrainingTest {
         private final ModelSource<BertForSequenceClassification> source;
         private final ConfigBytes config = ConfigBytes.of(TinyModel.lora());
         private final boolean reduce;
+        private final Transport transport;
 
-        GradientTask(ModelSource<BertForSequenceClassification> source, boolean reduce) {
+        GradientTask(ModelSource<BertForSequenceClassification> source, boolean reduce, Transport transport) {
             this.source = source;
             this.reduce = reduce;
+            this.transport = transport;
         }
 
         @Override
         public Iterator<float[]> call(Iterator<Row> rows) throws Exception {
-            Collective c = reduce ? BarrierCollective.current() : new NoReduce(BarrierCollective.current());
             List<LabeledText> local = new ArrayList<>();
             rows.forEachRemaining(r -> local.add(new LabeledText(r.getString(0), r.getString(1))));
-            try (BertForSequenceClassification base = source.load();
+            try (Collective t = transport.current(TIMEOUT);
+                    Collective c = reduce ? t : new NoReduce(t);
+                    BertForSequenceClassification base = source.load();
                     NDManager m = NDManager.newBaseManager()) {
                 PeftModel<?> peft = PeftModel.wrap(base, config.read(), m, SEED);
                 DataParallelLoop loop = new DataParallelLoop(peft, TrainTask.trainStep(base, local, TinyModel.LABELS),
@@ -178,9 +185,9 @@ class DataParallelTrainingTest {
                 0);
     }
 
-    private static List<float[]> dataParallelGradients(boolean reduce) {
+    private static List<float[]> dataParallelGradients(boolean reduce, Transport transport) {
         return TinyModel.frame(spark, TinyModel.ROWS, 2).rdd().barrier()
-                .mapPartitions(new PartitionFunction<>(new GradientTask(source, reduce)), false,
+                .mapPartitions(new PartitionFunction<>(new GradientTask(source, reduce, transport)), false,
                         ClassTag$.MODULE$.apply(float[].class))
                 .toJavaRDD().collect();
     }
@@ -222,10 +229,11 @@ class DataParallelTrainingTest {
         return Math.sqrt(diff / norm);
     }
 
-    @Test
-    void twoWayGradientsEqualSingleProcessGradientsOfTheConcatenatedBatch() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void twoWayGradientsEqualSingleProcessGradientsOfTheConcatenatedBatch(Transport transport) throws IOException {
         float[] single = singleProcessGradient();
-        List<float[]> dp = dataParallelGradients(true);
+        List<float[]> dp = dataParallelGradients(true, transport);
         assertEquals(2, dp.size());
         assertEquals(single.length, dp.get(0).length);
         double err = relativeError(dp.get(0), single);
@@ -234,7 +242,7 @@ class DataParallelTrainingTest {
         assertArrayEquals(dp.get(0), dp.get(1)); // bit-identical on both ranks
 
         // negative control: without the all-reduce each rank has its own half's gradient
-        List<float[]> alone = dataParallelGradients(false);
+        List<float[]> alone = dataParallelGradients(false, transport);
         double errAlone = relativeError(alone.get(0), single);
         assertTrue(errAlone > 1e-2, "without the all-reduce the error is " + errAlone);
     }
@@ -284,11 +292,12 @@ class DataParallelTrainingTest {
         return SparkFineTuner.builder().setModel(source).setPeftConfig(TinyModel.lora()).optArguments(args);
     }
 
-    @Test
-    void sgdStepsFollowTheSingleProcessTrajectoryAndFailWithoutAllReduce() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void sgdStepsFollowTheSingleProcessTrajectoryAndFailWithoutAllReduce(Transport transport) throws IOException {
         Map<String, float[]> single = singleProcessTrajectory(4);
-        Path out = tmp.resolve("trajectory");
-        SparkTrainingResult r = tuner(sgd(2, 0)).build().fit(TinyModel.frame(spark, TinyModel.ROWS, 2),
+        Path out = tmp.resolve("trajectory-" + transport);
+        SparkTrainingResult r = tuner(sgd(2, 0).withTransport(transport)).build().fit(TinyModel.frame(spark, TinyModel.ROWS, 2),
                 out.toString());
         assertEquals(4, r.finalStep());
         assertEquals(2, r.workers());
@@ -298,8 +307,8 @@ class DataParallelTrainingTest {
         double dev = maxDeviation(savedAdapter(out), single);
         assertTrue(dev < 1e-6, "deviation from the single-process trajectory " + dev);
 
-        Path alone = tmp.resolve("alone");
-        tuner(sgd(2, 0)).collectives(() -> new NoReduce(BarrierCollective.current())).build()
+        Path alone = tmp.resolve("alone-" + transport);
+        tuner(sgd(2, 0)).collectives(() -> new NoReduce(transport.current(TIMEOUT))).build()
                 .fit(TinyModel.frame(spark, TinyModel.ROWS, 2), alone.toString());
         double devAlone = maxDeviation(savedAdapter(alone), single);
         assertTrue(devAlone > 1e-3, "without the all-reduce the deviation is " + devAlone);
@@ -321,17 +330,36 @@ class DataParallelTrainingTest {
         assertEquals(2, one.workers());
     }
 
-    @Test
-    void aThrowingTaskFailsTheJobWithoutHanging() {
+    /** Rank 1 throws after step {@code failStep} (0: right after connecting, before any all-reduce). */
+    @ParameterizedTest
+    @CsvSource({"BARRIER, 2", "TCP, 0", "TCP, 2"})
+    void aThrowingTaskFailsTheJobWithoutHanging(Transport transport, int failStep) {
+        String injected = "injected failure on rank 1 at step " + failStep;
+        Path failed = tmp.resolve("failed-" + transport + failStep);
+        SparkFineTuner.Builder b = tuner(sgd(2, 0).withTransport(transport).withTransportTimeout(TIMEOUT))
+                .observer((rank, step, loss) -> {
+                    if (rank == 1 && step == failStep) {
+                        throw new IllegalStateException(injected);
+                    }
+                });
+        if (failStep == 0) {
+            b.collectives(() -> {
+                Collective c = transport.current(TIMEOUT);
+                if (c.rank() == 1) {
+                    throw new IllegalStateException(injected);
+                }
+                return c;
+            });
+        }
         long t0 = System.nanoTime();
         Exception e = assertThrows(Exception.class, () -> org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
-                Duration.ofSeconds(60), () -> tuner(sgd(2, 0)).observer((rank, step, loss) -> {
-                    if (rank == 1 && step == 2) {
-                        throw new IllegalStateException("injected failure on rank 1 at step 2");
-                    }
-                }).build().fit(TinyModel.frame(spark, TinyModel.ROWS, 2), tmp.resolve("failed").toString())));
-        assertTrue(String.valueOf(e.getMessage()).contains("injected failure on rank 1 at step 2"), e.getMessage());
-        assertTrue((System.nanoTime() - t0) / 1e9 < 60);
-        assertTrue(!Files.exists(tmp.resolve("failed")), "no partial output");
+                Duration.ofSeconds(60), () -> b.build().fit(TinyModel.frame(spark, TinyModel.ROWS, 2),
+                        failed.toString())));
+        assertTrue(String.valueOf(e.getMessage()).contains(injected), e.getMessage());
+        // TCP: the failed rank's closed sockets fail the other at once, well within the transport
+        // timeout; the barrier: Spark's stage abort (sync timeout 10 s here)
+        long bound = transport == Transport.TCP ? TIMEOUT.toSeconds() : 60;
+        assertTrue((System.nanoTime() - t0) / 1e9 < bound, "failed within " + bound + " s");
+        assertTrue(!Files.exists(failed), "no partial output");
     }
 }

@@ -39,4 +39,9 @@ final class NoReduce implements Collective {
     public void barrier() {
         inner.barrier();
     }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
 }

@@ -10,6 +10,7 @@ import dev.peft4j.spark.ModelSource;
 import dev.peft4j.spark.SparkFineTuner;
 import dev.peft4j.spark.SparkTextModel;
 import dev.peft4j.spark.SparkTrainingResult;
+import dev.peft4j.spark.Transport;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -36,7 +37,8 @@ import java.util.Map;
  * <p>Options: {@code --master M} (omit under {@code spark-submit}), {@code --workers N} (2),
  * {@code --epochs N} (2), {@code --max-length L} (256), {@code --batch-size B} per worker (8),
  * {@code --lr X} (1e-3), {@code --seed S} (42), {@code --accumulation K} micro-batches per optimizer
- * step (1), {@code --checkpoints DIR}.
+ * step (1), {@code --checkpoints DIR}, {@code --transport tcp|barrier} how the workers all-reduce
+ * ({@link DataParallelArguments#DEFAULT_TRANSPORT}).
  */
 public final class SparkClassify {
 
@@ -68,7 +70,7 @@ public final class SparkClassify {
             if (!o.containsKey(required)) {
                 System.err.println("usage: SparkClassify [--master M] --train FILE.jsonl --test FILE.jsonl --out DIR"
                         + " [--workers N] [--epochs N] [--max-length L] [--batch-size B] [--lr X] [--seed S]"
-                        + " [--accumulation K] [--checkpoints DIR]");
+                        + " [--accumulation K] [--checkpoints DIR] [--transport tcp|barrier]");
                 System.exit(2);
             }
         }
@@ -98,7 +100,9 @@ public final class SparkClassify {
                     Double.parseDouble(o.getOrDefault("--lr", Double.toString(TrainingDefaults.LEARNING_RATE))),
                     "adamw", 0.0, ScheduleType.LINEAR, TrainingDefaults.WARMUP_RATIO, TrainingDefaults.MAX_GRAD_NORM,
                     Long.parseLong(o.getOrDefault("--seed", Long.toString(TrainingDefaults.SEED))), true,
-                    o.containsKey("--checkpoints") ? 50 : 0, Integer.parseInt(o.getOrDefault("--accumulation", "1")));
+                    o.containsKey("--checkpoints") ? 50 : 0, Integer.parseInt(o.getOrDefault("--accumulation", "1")))
+                    .withTransport(Transport.valueOf(o.getOrDefault("--transport",
+                            DataParallelArguments.DEFAULT_TRANSPORT.name()).toUpperCase(Locale.ROOT)));
             SparkFineTuner.Builder tuner = SparkFineTuner.builder().setModel(base).setPeftConfig(lora)
                     .optLabels(labels).optWorkers(workers).optArguments(a)
                     .optLabelMetadata(Map.of("pooling", "mean", "max_length", Integer.toString(maxLength),
@@ -108,9 +112,11 @@ public final class SparkClassify {
             }
             SparkTrainingResult r = tuner.build().fit(train, o.get("--out"));
             System.out.printf(Locale.ROOT, "trained %d steps on %d workers (%d examples): %.1f examples/s,"
-                    + " final loss %.4f, all-reduce %.1f%% of step time (%d values)%n", r.finalStep(), r.workers(),
-                    r.examples(), r.examples() * (double) a.epochs() / r.stepSeconds(),
-                    r.losses()[r.losses().length - 1], 100 * r.allReduceShare(), r.trainableParameters());
+                    + " final loss %.4f, all-reduce (%s) %.1f%% of step time, %.1f ms per step (%d values)%n",
+                    r.finalStep(), r.workers(), r.examples(), r.examples() * (double) a.epochs() / r.stepSeconds(),
+                    r.losses()[r.losses().length - 1], a.transport().name().toLowerCase(Locale.ROOT),
+                    100 * r.allReduceShare(), 1000 * r.allReduceSeconds() / r.losses().length,
+                    r.trainableParameters());
 
             List<Row> scored = SparkTextModel.classifier(base).optAdapter(o.get("--out")).build().transform(test)
                     .select("label", "prediction").collectAsList();
