@@ -43,6 +43,12 @@ import java.util.Map;
  * start identical: rank 0's trainable parameters are broadcast before the first step. Ranks agree
  * on the steps per epoch ({@code ceil(b_max / k)}, {@code b_max} the largest partition's
  * micro-batch count); a rank whose partition is exhausted contributes zeros.
+ *
+ * <p>Ranks that are threads of one JVM ({@code local[n]}, executors with several cores) do not
+ * share randomness: {@code StepRandom.seedEngine} keys each rank thread's own {@link
+ * DropoutStream} before every micro-batch, so a rank's float32 CPU dropout masks are those of the
+ * same rank run alone (what still draws from PyTorch's process-wide generator, such as {@code
+ * torch.dropout} on other arrays, is not). {@link #run} clears the thread's stream when it ends.
  */
 final class DataParallelLoop {
 
