@@ -11,6 +11,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.data.LabeledText;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.nn.DropoutStream;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.train.AdapterTrainer;
 import dev.peft4j.core.train.BatchSampler;
@@ -129,6 +130,8 @@ class DataParallelTrainingTest {
                     System.arraycopy(reduced, 0, all, (s - 1) * reduced.length, reduced.length);
                 }
                 return List.of(all).iterator();
+            } finally {
+                DropoutStream.clear(); // reduce() alone leaves the pooled task thread keyed
             }
         }
     }
