@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
+import dev.peft4j.core.nn.DropoutStream;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Scalars;
 import dev.peft4j.core.train.GradientClipping;
@@ -42,6 +43,12 @@ import java.util.Map;
  * start identical: rank 0's trainable parameters are broadcast before the first step. Ranks agree
  * on the steps per epoch ({@code ceil(b_max / k)}, {@code b_max} the largest partition's
  * micro-batch count); a rank whose partition is exhausted contributes zeros.
+ *
+ * <p>Ranks that are threads of one JVM ({@code local[n]}, executors with several cores) do not
+ * share randomness: {@code StepRandom.seedEngine} keys each rank thread's own {@link
+ * DropoutStream} before every micro-batch, so a rank's float32 CPU dropout masks are those of the
+ * same rank run alone (what still draws from PyTorch's process-wide generator, such as {@code
+ * torch.dropout} on other arrays, is not). {@link #run} clears the thread's stream when it ends.
  */
 final class DataParallelLoop {
 
@@ -284,22 +291,26 @@ final class DataParallelLoop {
         double[] losses = new double[(int) Math.max(0, total - start)];
         int cachedEpoch = -1;
         List<List<Integer>> batches = List.of();
-        for (long s = start; s < total; s++) {
-            int epoch = (int) (s / stepsPerEpoch);
-            if (epoch != cachedEpoch) {
-                batches = localBatches(epoch);
-                cachedEpoch = epoch;
+        try {
+            for (long s = start; s < total; s++) {
+                int epoch = (int) (s / stepsPerEpoch);
+                if (epoch != cachedEpoch) {
+                    batches = localBatches(epoch);
+                    cachedEpoch = epoch;
+                }
+                int first = (int) (s % stepsPerEpoch) * args.gradientAccumulationSteps();
+                List<List<Integer>> micro = batches.subList(Math.min(first, batches.size()),
+                        Math.min(first + args.gradientAccumulationSteps(), batches.size()));
+                long stepNo = s + 1;
+                double loss = step(micro, stepNo, schedule.learningRate(args.learningRate(), stepNo), ps, root, state);
+                losses[(int) (s - start)] = loss;
+                if (observer != null) {
+                    observer.onStep(collective.rank(), stepNo, loss);
+                }
+                checkpoint.afterStep(stepNo, total);
             }
-            int first = (int) (s % stepsPerEpoch) * args.gradientAccumulationSteps();
-            List<List<Integer>> micro = batches.subList(Math.min(first, batches.size()),
-                    Math.min(first + args.gradientAccumulationSteps(), batches.size()));
-            long stepNo = s + 1;
-            double loss = step(micro, stepNo, schedule.learningRate(args.learningRate(), stepNo), ps, root, state);
-            losses[(int) (s - start)] = loss;
-            if (observer != null) {
-                observer.onStep(collective.rank(), stepNo, loss);
-            }
-            checkpoint.afterStep(stepNo, total);
+        } finally {
+            DropoutStream.clear(); // the task thread's later dropout draws from the engine again
         }
         return losses;
     }

@@ -11,6 +11,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.data.LabeledText;
 import dev.peft4j.core.model.bert.BertForSequenceClassification;
+import dev.peft4j.core.nn.DropoutStream;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.train.AdapterTrainer;
 import dev.peft4j.core.train.BatchSampler;
@@ -105,6 +106,61 @@ class DataParallelTrainingTest {
                 return List.of(g).iterator();
             }
         }
+    }
+
+    /**
+     * Each rank's own (not reduced) gradients over 10 steps of 4 one-example micro-batches with
+     * LoRA dropout 0.3: every micro-batch seeds dropout, while the other rank's thread does too.
+     */
+    private static final class DropoutGradientTask implements FlatMapFunction<Iterator<Row>, float[]> {
+        private final ModelSource<BertForSequenceClassification> source;
+        private final ConfigBytes config = ConfigBytes.of(TinyModel.lora(0.3));
+
+        DropoutGradientTask(ModelSource<BertForSequenceClassification> source) {
+            this.source = source;
+        }
+
+        @Override
+        public Iterator<float[]> call(Iterator<Row> rows) throws Exception {
+            Collective c = new NoReduce(BarrierCollective.current());
+            List<LabeledText> local = new ArrayList<>();
+            rows.forEachRemaining(r -> local.add(new LabeledText(r.getString(0), r.getString(1))));
+            try (BertForSequenceClassification base = source.load();
+                    NDManager m = NDManager.newBaseManager()) {
+                PeftModel<?> peft = PeftModel.wrap(base, config.read(), m, SEED);
+                DataParallelLoop loop = new DataParallelLoop(peft, TrainTask.trainStep(base, local, TinyModel.LABELS),
+                        local.size(), c, sgd(1, 0));
+                List<List<Integer>> micro = IntStream.range(0, local.size()).mapToObj(List::of).toList();
+                float[] all = new float[10 * (loop.parameterCount() + 2)];
+                for (int s = 1; s <= 10; s++) {
+                    float[] reduced = loop.reduce(micro, s, new ParameterStore(m, false), m);
+                    System.arraycopy(reduced, 0, all, (s - 1) * reduced.length, reduced.length);
+                }
+                return List.of(all).iterator();
+            } finally {
+                DropoutStream.clear(); // reduce() alone leaves the pooled task thread keyed
+            }
+        }
+    }
+
+    /**
+     * Ranks that are threads of one JVM each draw their dropout masks from their own thread's
+     * stream: two same-seed runs give bit-identical per-rank gradients (they raced on PyTorch's
+     * process-wide generator before).
+     */
+    @Test
+    void ranksOnThreadsOfOneJvmHaveReproducibleDropout() {
+        List<List<float[]>> runs = new ArrayList<>();
+        for (int run = 0; run < 2; run++) {
+            runs.add(TinyModel.frame(spark, TinyModel.ROWS, 2).rdd().barrier()
+                    .mapPartitions(new PartitionFunction<>(new DropoutGradientTask(source)), false,
+                            ClassTag$.MODULE$.apply(float[].class))
+                    .toJavaRDD().collect());
+        }
+        for (int rank = 0; rank < 2; rank++) {
+            assertArrayEquals(runs.get(0).get(rank), runs.get(1).get(rank), "rank " + rank);
+        }
+        assertTrue(!java.util.Arrays.equals(runs.get(0).get(0), runs.get(0).get(1)), "the ranks' data differ");
     }
 
     /** The tiny model with an unseeded random head, as a base encoder gets a fresh one. */

@@ -77,8 +77,14 @@ final class TinyModel {
 
     /** @return LoRA r=2 on query/value, random B (non-zero gradients everywhere), head trained */
     static LoraConfig lora() {
-        return LoraConfig.builder().setTargetModules("query", "value").optR(2).optLoraAlpha(4).optLoraDropout(0)
-                .optInitLoraWeights(LoraInit.RANDOM).optModulesToSave(List.of("classifier")).build();
+        return lora(0);
+    }
+
+    /** @return {@link #lora()} with LoRA dropout {@code dropout} */
+    static LoraConfig lora(double dropout) {
+        return LoraConfig.builder().setTargetModules("query", "value").optR(2).optLoraAlpha(4)
+                .optLoraDropout(dropout).optInitLoraWeights(LoraInit.RANDOM).optModulesToSave(List.of("classifier"))
+                .build();
     }
 
     /**

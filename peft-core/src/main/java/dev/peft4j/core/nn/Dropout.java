@@ -9,10 +9,17 @@ import ai.djl.util.PairList;
  * Dropout as PyTorch's {@code nn.Dropout}: in training, zeroes each element with probability
  * {@code p} and scales the rest by {@code 1/(1-p)}; the identity otherwise.
  *
- * <p>The mask comes from the engine's generator (one seed per call, see {@link #apply}) (PyTorch's default CPU generator), which DJL can
- * seed ({@code Engine.setRandomSeed}, i.e. {@code torch.manual_seed}) but whose state it cannot
- * save. The trainer therefore reseeds it before every micro-batch from the run seed and the step
- * ({@code StepRandom.seedEngine}), which makes masks reproducible across a resume.
+ * <p>The mask comes from one seed per call (see {@link #apply}). Outside a trainer that seed is
+ * drawn from the engine's generator (PyTorch's default CPU generator), which DJL can seed ({@code
+ * Engine.setRandomSeed}, i.e. {@code torch.manual_seed}) but whose state it cannot save. The
+ * trainers key the calling thread's {@link DropoutStream} before every micro-batch from the run
+ * seed and the step ({@code StepRandom.seedEngine}), which makes masks reproducible across a
+ * resume and independent of other threads training at the same time.
+ *
+ * <p>Thread safety: float32 CPU arrays draw only from the calling thread's stream while it is
+ * keyed, so concurrent training loops on several threads each get their own reproducible masks.
+ * Other arrays run {@code torch.dropout}, which draws from the process-global engine generator:
+ * reproducible only when one thread trains at a time.
  */
 public class Dropout extends Module {
 
@@ -45,9 +52,10 @@ public class Dropout extends Module {
 
     /**
      * Inverted dropout in training, as {@code torch.dropout(x, rate, true)}: a float32 CPU array gets
-     * a mask drawn on the host in parallel from a seed the engine's generator gives (much faster than
-     * PyTorch's serial {@code bernoulli_} on CPUs other than Intel's, and as reproducible under {@code
-     * Engine.setRandomSeed}); other arrays get {@code torch.dropout}'s.
+     * a mask drawn on the host in parallel from a seed of the calling thread's {@link DropoutStream}
+     * when a trainer keyed it, else of the engine's generator (much faster than PyTorch's serial
+     * {@code bernoulli_} on CPUs other than Intel's, and as reproducible under {@code
+     * Engine.setRandomSeed}); other arrays get {@code torch.dropout}'s (engine generator only).
      *
      * @param x the input
      * @param rate the drop probability, in {@code (0, 1)}

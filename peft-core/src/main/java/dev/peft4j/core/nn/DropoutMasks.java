@@ -12,10 +12,11 @@ import ai.djl.ndarray.types.Shape;
  * outside training or at rate 0 and otherwise delegates to {@link #apply}. Two sources exist:
  *
  * <ul>
- *   <li>{@link #engine()} (the default): {@link Dropout#apply}, i.e. a seed per call from the
- *       engine's own random generator and a mask drawn from it on the host in parallel (on CPU;
- *       {@code torch.dropout} on other devices); fast, and reproducible only through the
- *       engine-global seed ({@code Engine.getInstance().setRandomSeed}).
+ *   <li>{@link #engine()} (the default): {@link Dropout#apply}, i.e. a seed per call and a mask
+ *       drawn from it on the host in parallel (float32 on CPU; {@code torch.dropout} otherwise);
+ *       fast. The seed comes from the calling thread's {@link DropoutStream} while a trainer keys
+ *       it ({@code StepRandom.seedEngine}), else from the engine's generator, reproducible through
+ *       the engine-global seed ({@code Engine.getInstance().setRandomSeed}).
  *   <li>{@link #seeded(long)}: masks drawn on the host from a {@link java.util.SplittableRandom}
  *       with the given seed, copied to the array's device. Slower, but the same seed and the same
  *       sequence of calls give the same masks on any device and independently of other users of
@@ -30,6 +31,14 @@ import ai.djl.ndarray.types.Shape;
  * seeds the engine's generator (used by LoRA's and the adapters' dropout too) and gives the
  * layer's own mask source. A layer's masks then depend only on the pass seed and the layer index,
  * so gradient checkpointing can recompute a layer with the masks it drew the first time.
+ *
+ * <p><b>Threads.</b> {@link #engine()} is stateless and may be shared by models trained on
+ * several threads at once: with each thread's {@link DropoutStream} keyed (the trainers do), a
+ * thread's masks depend only on its own seeds and calls. The engine's generator is one per
+ * process: dropouts that run {@code torch.dropout} (arrays that are not float32 or not on the
+ * CPU) and code that draws from the generator while no stream is keyed are reproducible only
+ * when a single thread uses it. A {@link #seeded} source is safe to call from several threads
+ * but its masks then depend on the order of the calls: give each thread its own.
  */
 public interface DropoutMasks {
 
@@ -44,7 +53,9 @@ public interface DropoutMasks {
 
     /**
      * Draws the seed of one training pass's per-layer streams from this source, advancing it (the
-     * engine source draws from the engine's generator, the seeded source from its own).
+     * engine source draws from the calling thread's {@link DropoutStream} when a trainer keyed it,
+     * else from the engine's generator; the seeded source from its own). The engine source's
+     * {@link Dropout#apply} draws each call's mask seed here too.
      *
      * @param manager a manager for the one scratch array the engine source draws
      * @return the pass seed
@@ -61,9 +72,10 @@ public interface DropoutMasks {
     }
 
     /**
-     * Starts a layer of a training pass: seeds the engine's generator with {@code layerSeed} (so
-     * dropouts drawing from it repeat when the layer is recomputed) and returns the mask source
-     * the layer's own dropouts use.
+     * Starts a layer of a training pass: seeds the engine's generator with {@code layerSeed}, and
+     * the calling thread's {@link DropoutStream} when a trainer keyed it (so dropouts drawing from
+     * them repeat when the layer is recomputed), and returns the mask source the layer's own
+     * dropouts use.
      *
      * @param layerSeed the layer's seed, derived from the pass seed and the layer index
      * @return the source for this layer: this one for the engine source, a fresh {@link
@@ -71,6 +83,7 @@ public interface DropoutMasks {
      */
     default DropoutMasks forLayer(long layerSeed) {
         Engine.getInstance().setRandomSeed((int) (layerSeed ^ (layerSeed >>> 32)));
+        DropoutStream.reseedIfSeeded(layerSeed);
         return this;
     }
 

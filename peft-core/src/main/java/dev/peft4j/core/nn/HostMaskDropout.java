@@ -15,10 +15,12 @@ import java.util.stream.IntStream;
  * Inverted dropout on the CPU with the mask drawn on the host: {@code y = x · m}, {@code m_i = 1/(1-p)}
  * when {@code u_i ≥ p}, else 0.
  *
- * <p>{@code u_i} is the {@code i}-th 32-bit uniform of a stream keyed by one 63-bit seed per call,
- * which is drawn from the engine's generator ({@link DropoutMasks#passSeed}); so {@code
- * Engine.setRandomSeed} (and the per-layer reseeding of gradient checkpointing) fixes the masks
- * exactly as it fixes {@code torch.dropout}'s. Element {@code i} belongs to chunk {@code i / 2^16},
+ * <p>{@code u_i} is the {@code i}-th 32-bit uniform of a stream keyed by one 64-bit seed per call,
+ * which is drawn by {@link DropoutMasks#engine()}'s {@link DropoutMasks#passSeed}: from the calling
+ * thread's {@link DropoutStream} while a trainer keys it (so concurrent training loops do not
+ * disturb each other), else from the engine's generator, so that {@code Engine.setRandomSeed}
+ * fixes the masks exactly as it fixes {@code torch.dropout}'s. The per-layer reseeding of gradient
+ * checkpointing re-keys both. Element {@code i} belongs to chunk {@code i / 2^16},
  * whose values come from {@code new SplittableRandom(seed + γ·chunk)}, two per {@code nextLong} (high
  * half first), so the mask does not depend on how many threads fill it.
  *

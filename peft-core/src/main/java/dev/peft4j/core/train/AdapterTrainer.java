@@ -11,6 +11,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import dev.peft4j.core.checkpoint.GradientCheckpointing;
 import dev.peft4j.core.checkpoint.LayerStack;
+import dev.peft4j.core.nn.DropoutStream;
 import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Scalars;
 import org.slf4j.Logger;
@@ -56,14 +57,18 @@ import java.util.TreeMap;
  * <p>Each optimizer step runs {@code gradientAccumulation} micro-batches (losses scaled by one
  * over the number of micro-batches in the step), clips the global gradient norm, checks the loss
  * and norm are finite, and updates the parameters that require gradients. Before every
- * micro-batch the engine is seeded with {@link StepRandom#seedEngine}, and every epoch's batch
- * order is derived from the run seed, so {@link #resume()} replays exactly the losses of an
- * uninterrupted run. All arrays created during a step (in any manager) are closed when it ends.
+ * micro-batch the calling thread's dropout stream and the engine are seeded with {@link
+ * StepRandom#seedEngine}, and every epoch's batch order is derived from the run seed, so {@link
+ * #resume()} replays exactly the losses of an uninterrupted run. All arrays created during a step (in any manager) are closed when it ends.
  * After each micro-batch's backward pass the recomputations of gradient-checkpointed layer stacks
  * run ({@link GradientCheckpointing#backward}; nothing happens when checkpointing is off).
  *
  * <p>Instances run one call of {@link #train()} or {@link #resume()} at a time; {@link
- * #requestStop()} may be called from any thread.
+ * #requestStop()} may be called from any thread. Trainers of different models may run at once on
+ * different threads: float32 CPU dropout masks come from each thread's own {@link
+ * dev.peft4j.core.nn.DropoutStream}, so each run gives the losses it gives alone (dropout through
+ * {@code torch.dropout}, on arrays that are not float32 or not on the CPU, still shares the
+ * engine's process-global generator). The thread's stream is cleared when the run ends.
  */
 public final class AdapterTrainer {
 
@@ -196,6 +201,8 @@ public final class AdapterTrainer {
                 Checkpoints.deleteLeftovers(config.outputDir(), TrainingConfig.BEST_DIR + ".tmp-");
             }
             return loop.run(resumeFrom != null);
+        } finally {
+            DropoutStream.clear(); // later dropout on this thread draws from the engine again
         }
     }
 

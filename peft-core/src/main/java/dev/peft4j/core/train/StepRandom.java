@@ -1,6 +1,7 @@
 package dev.peft4j.core.train;
 
 import ai.djl.engine.Engine;
+import dev.peft4j.core.nn.DropoutStream;
 
 /**
  * Deterministic randomness derived from a run seed, in the manner of SplitMix64: every value is a
@@ -8,15 +9,15 @@ import ai.djl.engine.Engine;
  * step without saved generator state (DJL exposes none).
  *
  * <p>Streams used by the trainer: {@link #STREAM_SHUFFLE} with the epoch for the data order, and
- * {@link #STREAM_ENGINE} with the step and micro-batch for the engine seed set before every
- * forward pass (dropout).
+ * {@link #STREAM_ENGINE} with the step and micro-batch for the seed of the calling thread's
+ * dropout stream and of the engine set before every forward pass ({@link #seedEngine}).
  */
 public final class StepRandom {
 
     /** Stream id of per-epoch data shuffling. */
     public static final long STREAM_SHUFFLE = 1;
 
-    /** Stream id of the engine (PyTorch) seed set before each micro-batch. */
+    /** Stream id of the dropout and engine (PyTorch) seed set before each micro-batch. */
     public static final long STREAM_ENGINE = 2;
 
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
@@ -54,8 +55,17 @@ public final class StepRandom {
     }
 
     /**
-     * Seeds the engine's generator (PyTorch {@code manual_seed}, which drives dropout and {@code
-     * random*} ops on CPU) for one micro-batch of one step.
+     * Seeds the randomness of one micro-batch of one step: keys the calling thread's {@link
+     * DropoutStream} with {@code d = derive(seed, STREAM_ENGINE, step, microBatch)} (the seeds of
+     * the float32 CPU dropout masks drawn on this thread) and seeds the engine's generator with
+     * {@code d} folded to 32 bits (PyTorch {@code manual_seed}: {@code torch.dropout} on other
+     * arrays and {@code random*} ops).
+     *
+     * <p>Thread safety: the dropout stream is the calling thread's own, so loops training at once
+     * on several threads of one JVM (Spark {@code local[n]}, executors with several cores) each get
+     * the masks of a single-threaded run. The engine's generator is process-global: what draws from
+     * it stays reproducible only while one thread trains. The stream stays keyed on this thread
+     * until {@link DropoutStream#clear()} (the trainers clear it when their run ends).
      *
      * @param seed the run seed
      * @param step the optimizer step, 1-based
@@ -63,6 +73,7 @@ public final class StepRandom {
      */
     public static void seedEngine(long seed, long step, int microBatch) {
         long d = derive(seed, STREAM_ENGINE, step, microBatch);
+        DropoutStream.seed(d);
         Engine.getInstance().setRandomSeed((int) (d ^ (d >>> 32)));
     }
 

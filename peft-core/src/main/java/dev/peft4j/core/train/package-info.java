@@ -13,8 +13,9 @@
  * dev.peft4j.core.train.EvaluationResult}.
  *
  * <p>Randomness is a pure function of the run seed and the step: {@link
- * dev.peft4j.core.train.StepRandom} derives the data order of every epoch and the engine seed set
- * before every micro-batch (dropout masks), so a run resumed from a checkpoint replays exactly the
- * losses of an uninterrupted one.
+ * dev.peft4j.core.train.StepRandom} derives the data order of every epoch and the seed set before
+ * every micro-batch (dropout masks: the calling thread's {@link dev.peft4j.core.nn.DropoutStream},
+ * and the engine's generator), so a run resumed from a checkpoint replays exactly the losses of an
+ * uninterrupted one, and runs on several threads at once do not disturb each other.
  */
 package dev.peft4j.core.train;
