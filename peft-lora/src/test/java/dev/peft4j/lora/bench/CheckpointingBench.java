@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.checkpoint.GradientCheckpointing;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.hooks.ResidualSite;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Params;
@@ -39,6 +40,8 @@ import java.util.Random;
  * <pre>
  * java ... dev.peft4j.lora.bench.CheckpointingBench MODE LAYERS SEQ STEPS
  *   MODE: plain | ckpt (every step; peak memory) | alternate (plain, ckpt, ckpt, plain, ...; time ratios)
+ *       | compare (plain, then plain, ckpt, whole, whole, ckpt, plain, ...: "whole" recomputes every layer
+ *         whole, as before the output projections were skipped, forced by an identity residual hook)
  * </pre>
  */
 public final class CheckpointingBench {
@@ -87,12 +90,15 @@ public final class CheckpointingBench {
                     4e-9 * lm.namedParameters().values().stream().mapToLong(p -> p.getArray().size()).sum(),
                     status("VmRSS:") / 1073741824.0);
             for (int step = 0; step < steps; step++) {
-                boolean ckpt = mode.equals("ckpt")
-                        || mode.equals("alternate") && (step % 4 == 1 || step % 4 == 2);
+                String kind = kind(mode, step);
+                boolean ckpt = !kind.equals("plain");
                 if (ckpt) {
                     GradientCheckpointing.enable(peft);
                 } else {
                     GradientCheckpointing.disable(peft);
+                }
+                for (ResidualSite site : lm.hooks().residualSites()) {
+                    site.setHook(kind.equals("whole") ? (ps, res, training) -> res.standard() : null);
                 }
                 System.gc();
                 Files.writeString(Path.of("/proc/self/clear_refs"), "5");
@@ -122,10 +128,26 @@ public final class CheckpointingBench {
                     }
                 }
                 System.out.printf(Locale.ROOT, "step %d %s %.2f s loss %.5f gradnorm %.6f rss-before %.3f GiB peak %.3f GiB"
-                                + " step-peak-over-before %.3f GiB%n", step, ckpt ? "ckpt " : "plain", seconds, loss,
+                                + " step-peak-over-before %.3f GiB%n", step, kind, seconds, loss,
                         Math.sqrt(gradNorm), before / 1073741824.0, peak / 1073741824.0,
                         (peak - before) / 1073741824.0);
             }
+        }
+    }
+
+    /** plain, ckpt or whole (checkpointed, every layer recomputed whole) for step {@code step} of {@code mode}. */
+    private static String kind(String mode, int step) {
+        switch (mode) {
+            case "plain":
+                return "plain";
+            case "ckpt":
+                return "ckpt";
+            case "alternate":
+                return step % 4 == 1 || step % 4 == 2 ? "ckpt" : "plain";
+            case "compare":
+                return step == 0 ? "plain" : new String[] {"plain", "ckpt", "whole", "whole", "ckpt", "plain"}[(step - 1) % 6];
+            default:
+                throw new IllegalArgumentException("mode is plain, ckpt, alternate or compare, got " + mode);
         }
     }
 
