@@ -35,7 +35,7 @@ import java.util.Random;
  * 32 query / 4 key-value heads, intermediate 5632, vocabulary 32000; fewer layers), LoRA r=16 on
  * q_proj/v_proj with dropout 0.05, batch 1: training steps with and without checkpointing, each
  * reporting its time, the RSS before the step and the step's peak RSS ({@code VmHWM} after
- * resetting it through {@code /proc/self/clear_refs}).
+ * resetting it through {@code /proc/self/clear_refs}), and the process's CPU time over the step.
  *
  * <pre>
  * java ... dev.peft4j.lora.bench.CheckpointingBench MODE LAYERS SEQ STEPS
@@ -104,6 +104,7 @@ public final class CheckpointingBench {
                 Files.writeString(Path.of("/proc/self/clear_refs"), "5");
                 long before = status("VmRSS:");
                 long t0 = System.nanoTime();
+                long cpu0 = processCpuNanos();
                 float loss;
                 try (NDScope scope = new NDScope(); NDManager s = m.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -117,6 +118,7 @@ public final class CheckpointingBench {
                     GradientCheckpointing.backward(peft);
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
                 long peak = status("VmHWM:");
                 double gradNorm = 0;
                 for (Parameter p : peft.namedParameters().values()) {
@@ -127,8 +129,8 @@ public final class CheckpointingBench {
                         JniUtils.zeroGrad((PtNDArray) p.getArray());
                     }
                 }
-                System.out.printf(Locale.ROOT, "step %d %s %.2f s loss %.5f gradnorm %.6f rss-before %.3f GiB peak %.3f GiB"
-                                + " step-peak-over-before %.3f GiB%n", step, kind, seconds, loss,
+                System.out.printf(Locale.ROOT, "step %d %s %.2f s cpu %.2f s loss %.5f gradnorm %.6f rss-before %.3f GiB peak %.3f GiB"
+                                + " step-peak-over-before %.3f GiB%n", step, kind, seconds, cpuSeconds, loss,
                         Math.sqrt(gradNorm), before / 1073741824.0, peak / 1073741824.0,
                         (peak - before) / 1073741824.0);
             }
@@ -149,6 +151,12 @@ public final class CheckpointingBench {
             default:
                 throw new IllegalArgumentException("mode is plain, ckpt, alternate or compare, got " + mode);
         }
+    }
+
+    /** CPU time of the whole process, all threads (less sensitive than wall time to other processes' load). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static long status(String key) throws IOException {
