@@ -13,6 +13,7 @@ import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.task.Losses;
 import dev.peft4j.core.testing.CheckpointedGradients;
+import dev.peft4j.core.testing.CountingLinear;
 import dev.peft4j.core.testing.Fixtures;
 import dev.peft4j.core.train.FineTuner;
 import dev.peft4j.core.train.TrainingArguments;
@@ -111,6 +112,57 @@ class LoraCheckpointingTest {
             assertTrue(relativeDiff(plain, CheckpointedGradients.of(peft, loss, false, 10)) > 1e-2,
                     "LoRA dropout changes the gradients");
         }
+    }
+
+    /**
+     * LoRA (dropout 0.2) on {@code targets} of the tiny Llama, whose layer-0 {@code o_proj} and
+     * {@code down_proj} count their calls: the gradients equal the plain run's, and the
+     * recomputation of layer 0 runs each of them {@code tailCalls} times.
+     */
+    private static void assertTailSkip(int tailCalls, String... targets) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            LlamaForCausalLM lm = LlamaForCausalLM.load(Fixtures.fixture("tiny-causal-lm", "llama-bf16"), m);
+            CountingLinear oProj = CountingLinear.install(lm, "model.layers.0.self_attn.o_proj");
+            CountingLinear downProj = CountingLinear.install(lm, "model.layers.0.mlp.down_proj");
+            PeftModel<LlamaForCausalLM> peft = PeftModel.wrap(lm, LoraConfig.builder()
+                    .setTargetModules(targets).optR(4).optLoraAlpha(8).optLoraDropout(0.2).build(), m, 1);
+            randomB(peft, m);
+            long[] ids = {1, 5, 9, 3, 2, 17, 7, 2, 11, 30, 0, 0};
+            long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+            CheckpointedGradients.Loss loss = (ps, s) -> {
+                NDArray x = s.create(ids, new Shape(2, 6));
+                NDArray logits = lm.forward(ps, x, s.create(mask, new Shape(2, 6)), null, null, true).logits();
+                return Losses.causalLm(logits, x);
+            };
+            Map<String, float[]> plain = CheckpointedGradients.of(peft, loss, false, 9);
+            Map<String, float[]> checkpointed = CheckpointedGradients.of(peft, loss, true, 9);
+            double diff = relativeDiff(plain, checkpointed);
+            assertTrue(diff < 1e-5, "diff " + diff);
+            for (String target : targets) {
+                String path = "model.layers.0." + (target.endsWith("_proj") && (target.startsWith("gate")
+                        || target.startsWith("up") || target.startsWith("down")) ? "mlp." : "self_attn.")
+                        + target + ".lora_A.default.weight";
+                assertTrue(absSum(checkpointed, key(checkpointed, path)) > 0, path);
+            }
+            assertTrue(relativeDiff(plain, CheckpointedGradients.of(peft, loss, false, 10)) > 1e-2,
+                    "LoRA dropout changes the gradients");
+            CheckpointedGradients.checkpointedStep(peft, loss, () -> {
+                oProj.reset();
+                downProj.reset();
+            });
+            assertEquals(tailCalls, oProj.calls(), "o_proj calls in the recomputation");
+            assertEquals(tailCalls, downProj.calls(), "down_proj calls in the recomputation");
+        }
+    }
+
+    @Test
+    void loraOnQueryAndValueSkipsBothOutputProjections() throws IOException {
+        assertTailSkip(0, "q_proj", "v_proj");
+    }
+
+    @Test
+    void loraOnAllLinearLayersRecomputesThemWhole() throws IOException {
+        assertTailSkip(1, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
     }
 
     @Test

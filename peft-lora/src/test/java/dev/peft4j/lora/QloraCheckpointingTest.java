@@ -31,12 +31,23 @@ class QloraCheckpointingTest {
 
     @Test
     void adapterGradientsEqualThePlainRun() throws IOException {
+        // lora on q, v and down; k, o, gate, up stay plain 4-bit layers (recorded on the tape too; o_proj
+        // is skipped in the recomputation, down_proj recomputed through its adapter)
+        assertSameGradients("q_proj", "v_proj", "down_proj");
+    }
+
+    @Test
+    void bothOutputProjectionsSkippedOverA4BitBase() throws IOException {
+        // o_proj and down_proj are plain 4-bit layers: the recomputation gets dy·dequant(W) from them unrun
+        assertSameGradients("q_proj", "v_proj");
+    }
+
+    private static void assertSameGradients(String... targets) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             QuantizationConfig nf4 = QuantizationConfig.builder().setQuantType(QuantType.NF4).build();
             LlamaForCausalLM lm = QuantizedLlama.load(Fixtures.fixture("tiny-causal-lm", "llama-bf16"), nf4, m);
-            // lora on q, v and down; k, o, gate, up stay plain 4-bit layers (recorded on the tape too)
             PeftModel<LlamaForCausalLM> peft = PeftModel.wrap(lm, LoraConfig.builder()
-                    .setTargetModules("q_proj", "v_proj", "down_proj").optR(4).optLoraAlpha(8).optLoraDropout(0.2)
+                    .setTargetModules(targets).optR(4).optLoraAlpha(8).optLoraDropout(0.2)
                     .build(), m, 1);
             Random random = new Random(3);
             for (LoraLinear l : LoraAdapters.loraLayers(peft).values()) {
@@ -59,9 +70,10 @@ class QloraCheckpointingTest {
             Map<String, float[]> checkpointed = CheckpointedGradients.of(peft, loss, true, 9);
             double diff = relativeDiff(plain, checkpointed);
             assertTrue(diff < 1e-5, "diff " + diff);
-            for (String path : new String[] {"model.layers.0.self_attn.q_proj.lora_A.default.weight",
-                    "model.layers.0.self_attn.v_proj.lora_A.default.weight",
-                    "model.layers.1.mlp.down_proj.lora_A.default.weight"}) {
+            for (String target : targets) {
+                // layer 1 (also recomputed over a 4-bit base) for the MLP's adapter
+                String path = target.equals("down_proj") ? "model.layers.1.mlp.down_proj.lora_A.default.weight"
+                        : "model.layers.0.self_attn." + target + ".lora_A.default.weight";
                 String key = checkpointed.keySet().stream().filter(k -> k.endsWith(path)).findFirst()
                         .orElseThrow(() -> new AssertionError(path + " not in " + checkpointed.keySet()));
                 // reaching layer 0's q_proj from the loss needs every input gradient of the 4-bit layers above it

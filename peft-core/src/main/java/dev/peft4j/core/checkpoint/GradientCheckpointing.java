@@ -12,7 +12,8 @@ import java.util.List;
  * encoder}, the Llama family's {@code model}) keeps only its layers' inputs in a training pass
  * and recomputes each layer, with the same dropout masks, when {@link #backward} runs after the
  * loss's backward pass. The adapters' gradients are those of a run without checkpointing; the
- * cost is one more forward pass of the layers, the saving all activations inside the layers.
+ * cost is one more forward pass of the layers (of a Llama layer without its frozen output
+ * projections, {@link ResidualBlockLayer}), the saving all activations inside the layers.
  *
  * <pre>{@code
  * GradientCheckpointing.enable(peftModel);

@@ -10,6 +10,9 @@
  * dev.peft4j.core.checkpoint.LayerStack} is the per-stack state and algorithm; {@link
  * dev.peft4j.core.checkpoint.LayerSeeds} gives every layer of a training pass its own random
  * stream so that a recomputation draws the same masks; {@link
- * dev.peft4j.core.checkpoint.GradMode} switches the engine's gradient recording.
+ * dev.peft4j.core.checkpoint.GradMode} switches the engine's gradient recording. A layer made of
+ * residual blocks ({@link dev.peft4j.core.checkpoint.ResidualBlockLayer}) whose output projections
+ * are {@link dev.peft4j.core.checkpoint.FrozenLinear} is recomputed without those projections
+ * (their input gradient {@code dy·W} suffices).
  */
 package dev.peft4j.core.checkpoint;

@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinear;
+import dev.peft4j.core.checkpoint.FrozenLinearTape;
 
 /**
  * A full-precision linear layer with Hugging Face parameter names: {@code y = x·Wᵀ + b}, {@code
  * weight} of shape {@code [out, in]}, optional {@code bias} of shape {@code [out]}.
  */
-public class Linear extends Module implements LinearLike, ReplaceableWeight {
+public class Linear extends Module implements LinearLike, ReplaceableWeight, FrozenLinear {
 
     private final long inFeatures;
     private final long outFeatures;
@@ -113,6 +115,17 @@ public class Linear extends Module implements LinearLike, ReplaceableWeight {
         }
         NDArray y = ai.djl.nn.core.Linear.linear(x.reshape(-1, s.get(d - 1)), weight, bias).singletonOrThrow();
         return y.reshape(s.slice(0, d - 1).add(weight.getShape().get(0)));
+    }
+
+    /** {@code dy ↦ dy·W} when neither the weight nor the bias takes a gradient, else null. */
+    @Override
+    public FrozenLinearTape.InputGradient frozenInputGradient(ParameterStore ps) {
+        Parameter w = parameter("weight");
+        Parameter b = biasParameter();
+        if (w.requiresGradient() || b != null && b.requiresGradient()) {
+            return null;
+        }
+        return dy -> dy.matMul(ps.getValue(w, dy.getDevice(), false));
     }
 
     @Override

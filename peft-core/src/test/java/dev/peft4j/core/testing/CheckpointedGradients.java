@@ -82,6 +82,32 @@ public final class CheckpointedGradients {
     }
 
     /**
+     * Runs one checkpointed training step, calling {@code beforeRecomputation} between the loss's
+     * backward pass and the layers' recomputation, then zeroes every gradient.
+     *
+     * @param model the model
+     * @param loss the training pass
+     * @param beforeRecomputation e.g. resetting call counters
+     */
+    public static void checkpointedStep(Module model, Loss loss, Runnable beforeRecomputation) {
+        GradientCheckpointing.enable(model);
+        try (NDManager m = NDManager.newBaseManager()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(loss.compute(new ParameterStore(m, false), m));
+                beforeRecomputation.run();
+                GradientCheckpointing.backward(model);
+            }
+            for (Parameter p : model.namedParameters().values()) {
+                if (p.requiresGradient()) {
+                    JniUtils.zeroGrad((PtNDArray) p.getArray());
+                }
+            }
+        } finally {
+            GradientCheckpointing.disable(model);
+        }
+    }
+
+    /**
      * The largest difference over all gradients, relative to the largest gradient magnitude.
      *
      * @param a gradients

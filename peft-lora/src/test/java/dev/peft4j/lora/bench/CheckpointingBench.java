@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.peft4j.core.checkpoint.GradientCheckpointing;
 import dev.peft4j.core.model.HfConfig;
+import dev.peft4j.core.model.hooks.ResidualSite;
 import dev.peft4j.core.model.llama.LlamaConfig;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Params;
@@ -34,11 +35,13 @@ import java.util.Random;
  * 32 query / 4 key-value heads, intermediate 5632, vocabulary 32000; fewer layers), LoRA r=16 on
  * q_proj/v_proj with dropout 0.05, batch 1: training steps with and without checkpointing, each
  * reporting its time, the RSS before the step and the step's peak RSS ({@code VmHWM} after
- * resetting it through {@code /proc/self/clear_refs}).
+ * resetting it through {@code /proc/self/clear_refs}), and the process's CPU time over the step.
  *
  * <pre>
  * java ... dev.peft4j.lora.bench.CheckpointingBench MODE LAYERS SEQ STEPS
  *   MODE: plain | ckpt (every step; peak memory) | alternate (plain, ckpt, ckpt, plain, ...; time ratios)
+ *       | compare (plain, then plain, ckpt, whole, whole, ckpt, plain, ...: "whole" recomputes every layer
+ *         whole, as before the output projections were skipped, forced by an identity residual hook)
  * </pre>
  */
 public final class CheckpointingBench {
@@ -87,17 +90,21 @@ public final class CheckpointingBench {
                     4e-9 * lm.namedParameters().values().stream().mapToLong(p -> p.getArray().size()).sum(),
                     status("VmRSS:") / 1073741824.0);
             for (int step = 0; step < steps; step++) {
-                boolean ckpt = mode.equals("ckpt")
-                        || mode.equals("alternate") && (step % 4 == 1 || step % 4 == 2);
+                String kind = kind(mode, step);
+                boolean ckpt = !kind.equals("plain");
                 if (ckpt) {
                     GradientCheckpointing.enable(peft);
                 } else {
                     GradientCheckpointing.disable(peft);
                 }
+                for (ResidualSite site : lm.hooks().residualSites()) {
+                    site.setHook(kind.equals("whole") ? (ps, res, training) -> res.standard() : null);
+                }
                 System.gc();
                 Files.writeString(Path.of("/proc/self/clear_refs"), "5");
                 long before = status("VmRSS:");
                 long t0 = System.nanoTime();
+                long cpu0 = processCpuNanos();
                 float loss;
                 try (NDScope scope = new NDScope(); NDManager s = m.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -111,6 +118,7 @@ public final class CheckpointingBench {
                     GradientCheckpointing.backward(peft);
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
                 long peak = status("VmHWM:");
                 double gradNorm = 0;
                 for (Parameter p : peft.namedParameters().values()) {
@@ -121,12 +129,34 @@ public final class CheckpointingBench {
                         JniUtils.zeroGrad((PtNDArray) p.getArray());
                     }
                 }
-                System.out.printf(Locale.ROOT, "step %d %s %.2f s loss %.5f gradnorm %.6f rss-before %.3f GiB peak %.3f GiB"
-                                + " step-peak-over-before %.3f GiB%n", step, ckpt ? "ckpt " : "plain", seconds, loss,
+                System.out.printf(Locale.ROOT, "step %d %s %.2f s cpu %.2f s loss %.5f gradnorm %.6f rss-before %.3f GiB peak %.3f GiB"
+                                + " step-peak-over-before %.3f GiB%n", step, kind, seconds, cpuSeconds, loss,
                         Math.sqrt(gradNorm), before / 1073741824.0, peak / 1073741824.0,
                         (peak - before) / 1073741824.0);
             }
         }
+    }
+
+    /** plain, ckpt or whole (checkpointed, every layer recomputed whole) for step {@code step} of {@code mode}. */
+    private static String kind(String mode, int step) {
+        switch (mode) {
+            case "plain":
+                return "plain";
+            case "ckpt":
+                return "ckpt";
+            case "alternate":
+                return step % 4 == 1 || step % 4 == 2 ? "ckpt" : "plain";
+            case "compare":
+                return step == 0 ? "plain" : new String[] {"plain", "ckpt", "whole", "whole", "ckpt", "plain"}[(step - 1) % 6];
+            default:
+                throw new IllegalArgumentException("mode is plain, ckpt, alternate or compare, got " + mode);
+        }
+    }
+
+    /** CPU time of the whole process, all threads (less sensitive than wall time to other processes' load). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static long status(String key) throws IOException {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinear;
 import dev.peft4j.core.checkpoint.FrozenLinearTape;
 import dev.peft4j.core.checkpoint.GradMode;
 import dev.peft4j.core.nn.Linear;
@@ -51,12 +52,13 @@ import java.util.Objects;
  * reach the input and the bias, never the packed weight. Under a {@link FrozenLinearTape} (a
  * layer recomputed by gradient checkpointing) with a frozen or absent bias, the output is
  * computed without recording and the tape gets {@code dy ↦ dy·dequant(W)}, so that no
- * dequantized weight outlives the call.
+ * dequantized weight outlives the call. As a {@link FrozenLinear} it hands out the same input
+ * gradient without being run, so a recomputation can skip it when it is an output projection.
  *
  * <p>A new layer is a shell: its weight arrives from {@link QuantizedLoader} or {@link
  * #setQuantized}. {@link #replaceWeight} (merging) re-quantizes a dense weight.
  */
-public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWeight {
+public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWeight, FrozenLinear {
 
     private static final Logger LOG = LoggerFactory.getLogger(Linear4bit.class);
 
@@ -275,6 +277,20 @@ public class Linear4bit extends Module implements QuantizedLinear, ReplaceableWe
             return tape.record(x, y, dy -> inputGradient(dy, x.getDataType()));
         }
         return compute(ps, x, training);
+    }
+
+    /**
+     * {@code dy ↦ dy·dequant(W)} (dequantizing when called) when the bias is frozen or absent, else
+     * null; the weight is always frozen.
+     */
+    @Override
+    public FrozenLinearTape.InputGradient frozenInputGradient(ParameterStore ps) {
+        checkLoaded();
+        Parameter b = biasParameter();
+        if (b != null && b.requiresGradient()) {
+            return null;
+        }
+        return dy -> inputGradient(dy, dy.getDataType());
     }
 
     /** {@code dy·dequant(W)} in the compute dtype, cast to {@code type}; in {@code dy}'s manager. */

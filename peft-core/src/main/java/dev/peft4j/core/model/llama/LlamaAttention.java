@@ -52,6 +52,20 @@ public class LlamaAttention extends Module {
      * @return the attention output {@code [B, T, hidden]}
      */
     public NDArray forward(ParameterStore ps, NDArray x, AttentionContext ctx, boolean training) {
+        return proj("o_proj").forward(ps, attend(ps, x, ctx, training), training);
+    }
+
+    /**
+     * The attention's heads concatenated, {@code softmax(QKᵀ/√d + mask)·V} for every head: the
+     * input of {@code o_proj}.
+     *
+     * @param ps the parameter store
+     * @param x normalized hidden states {@code [B, T, hidden]}
+     * @param ctx rotary tables, mask and cache of this pass
+     * @param training whether this is a training pass
+     * @return {@code [B, T, heads·headDim]}
+     */
+    public NDArray attend(ParameterStore ps, NDArray x, AttentionContext ctx, boolean training) {
         Shape s = x.getShape();
         long b = s.get(0);
         long t = s.get(1);
@@ -91,11 +105,10 @@ public class LlamaAttention extends Module {
         if (type != DataType.FLOAT32) {
             probs = probs.toType(type, false);
         }
-        NDArray out = probs.reshape(b, numKeyValueHeads, groups * t, len).matMul(v) // [B,kvH,g*T,D]
+        return probs.reshape(b, numKeyValueHeads, groups * t, len).matMul(v) // [B,kvH,g*T,D]
                 .reshape(b, numHeads, t, headDim)
                 .transpose(0, 2, 1, 3)
                 .reshape(b, t, (long) numHeads * headDim);
-        return proj("o_proj").forward(ps, out, training);
     }
 
     private LinearLike proj(String name) {

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinear;
+import dev.peft4j.core.checkpoint.FrozenLinearTape;
 import dev.peft4j.core.model.hooks.Residual;
 import dev.peft4j.core.model.hooks.ResidualHook;
 import dev.peft4j.core.model.hooks.ResidualHost;
@@ -48,14 +50,61 @@ public class LlamaDecoderLayer extends Module implements ResidualHost {
      * @return the new hidden states {@code [B, T, hidden]}
      */
     public NDArray forward(ParameterStore ps, NDArray x, AttentionContext ctx, boolean training) {
+        return mlpBlock(ps, attentionBlock(ps, x, ctx, training), training);
+    }
+
+    /** {@code h = x + o_proj(attend(input_layernorm(x)))}, or the hook's combination. */
+    NDArray attentionBlock(ParameterStore ps, NDArray x, AttentionContext ctx, boolean training) {
         NDArray normed = ((RmsNorm) child("input_layernorm")).forward(ps, x, training);
-        NDArray a = ((LlamaAttention) child("self_attn")).forward(ps, normed, ctx, training);
+        NDArray a = attention().forward(ps, normed, ctx, training);
         ResidualHook hook = attentionResidual.hook();
-        NDArray h = hook == null ? x.add(a) : hook.apply(ps, new Residual(a, x, normed, null), training);
-        NDArray normed2 = ((RmsNorm) child("post_attention_layernorm")).forward(ps, h, training);
-        NDArray m = ((LlamaMlp) child("mlp")).forward(ps, normed2, training);
-        hook = mlpResidual.hook();
-        return hook == null ? h.add(m) : hook.apply(ps, new Residual(m, h, normed2, null), training);
+        return hook == null ? x.add(a) : hook.apply(ps, new Residual(a, x, normed, null), training);
+    }
+
+    /** {@code out = h + down_proj(mlp.hidden(post_attention_layernorm(h)))}, or the hook's combination. */
+    NDArray mlpBlock(ParameterStore ps, NDArray h, boolean training) {
+        NDArray normed = ((RmsNorm) child("post_attention_layernorm")).forward(ps, h, training);
+        NDArray m = mlp().forward(ps, normed, training);
+        ResidualHook hook = mlpResidual.hook();
+        return hook == null ? h.add(m) : hook.apply(ps, new Residual(m, h, normed, null), training);
+    }
+
+    /** The attention block up to {@code o_proj}'s input. */
+    NDArray attentionBody(ParameterStore ps, NDArray x, AttentionContext ctx, boolean training) {
+        NDArray normed = ((RmsNorm) child("input_layernorm")).forward(ps, x, training);
+        return attention().attend(ps, normed, ctx, training);
+    }
+
+    /** The MLP block up to {@code down_proj}'s input. */
+    NDArray mlpBody(ParameterStore ps, NDArray h, boolean training) {
+        NDArray normed = ((RmsNorm) child("post_attention_layernorm")).forward(ps, h, training);
+        return mlp().hidden(ps, normed, training);
+    }
+
+    /**
+     * The input gradient of a block's output projection ({@code o_proj} for block 0, {@code
+     * down_proj} for block 1) when the block is {@code x + proj(body(x))} with a frozen plain
+     * projection ({@link FrozenLinear}: no adapter around it, no residual hook at the site).
+     *
+     * @param ps the parameter store
+     * @param block 0 (attention) or 1 (MLP)
+     * @return {@code dy ↦ dy·W}, or null
+     */
+    FrozenLinearTape.InputGradient frozenTail(ParameterStore ps, int block) {
+        ResidualSlot slot = block == 0 ? attentionResidual : mlpResidual;
+        if (slot.hook() != null) {
+            return null;
+        }
+        Module tail = block == 0 ? attention().child("o_proj") : mlp().child("down_proj");
+        return tail instanceof FrozenLinear f ? f.frozenInputGradient(ps) : null;
+    }
+
+    private LlamaAttention attention() {
+        return (LlamaAttention) child("self_attn");
+    }
+
+    private LlamaMlp mlp() {
+        return (LlamaMlp) child("mlp");
     }
 
     /** @return {@code attention_adapters} (after self-attention) and {@code output_adapters} (after the MLP) */

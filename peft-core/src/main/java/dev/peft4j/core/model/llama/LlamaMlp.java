@@ -32,10 +32,21 @@ public class LlamaMlp extends Module {
      * @return {@code [..., hidden]}
      */
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
+        return proj("down_proj").forward(ps, hidden(ps, x, training), training);
+    }
+
+    /**
+     * {@code silu(gate_proj(x)) · up_proj(x)}: the input of {@code down_proj}.
+     *
+     * @param ps the parameter store
+     * @param x {@code [..., hidden]}
+     * @param training whether this is a training pass
+     * @return {@code [..., intermediate]}
+     */
+    public NDArray hidden(ParameterStore ps, NDArray x, boolean training) {
         NDArray gate = proj("gate_proj").forward(ps, x, training);
         NDArray up = proj("up_proj").forward(ps, x, training);
-        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);
-        return proj("down_proj").forward(ps, act, training);
+        return gate.mul(Activation.sigmoid(gate)).mul(up);
     }
 
     private LinearLike proj(String name) {

@@ -8,9 +8,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.peft4j.core.checkpoint.FrozenLinearTape;
 import dev.peft4j.core.checkpoint.HasLayerStack;
 import dev.peft4j.core.checkpoint.LayerSeeds;
 import dev.peft4j.core.checkpoint.LayerStack;
+import dev.peft4j.core.checkpoint.ResidualBlockLayer;
 import dev.peft4j.core.model.hooks.HasPeftHooks;
 import dev.peft4j.core.model.hooks.InputPrefix;
 import dev.peft4j.core.model.hooks.KeyValuePrefix;
@@ -232,8 +234,7 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks, HasL
             }
             boolean inputTracked = inputPrefix != null
                     || ((Embedding) child("embed_tokens")).parameter("weight").requiresGradient();
-            return layerStack.forward(h, layers.size(),
-                    (i, x, m) -> ((LlamaDecoderLayer) layers.get(i)).forward(ps, x, ctx, true), masks, inputTracked);
+            return layerStack.forward(h, layers.size(), new Blocks(layers, ps, ctx), masks, inputTracked);
         }
         LayerSeeds seeds = training ? LayerSeeds.draw(masks, h.getManager()) : null;
         for (int i = 0; i < layers.size(); i++) {
@@ -243,6 +244,42 @@ public class LlamaModel extends Module implements PrefixHost, HasPeftHooks, HasL
             h = ((LlamaDecoderLayer) layers.get(i)).forward(ps, h, ctx, training);
         }
         return h;
+    }
+
+    /**
+     * The decoder layers as residual blocks for the checkpointed stack: block 0 attention ({@code
+     * o_proj} its tail), block 1 MLP ({@code down_proj}), in a training pass.
+     */
+    private record Blocks(ModuleList<?> layers, ParameterStore ps, AttentionContext ctx) implements ResidualBlockLayer {
+
+        private LlamaDecoderLayer layer(int index) {
+            return (LlamaDecoderLayer) layers.get(index);
+        }
+
+        @Override
+        public int blockCount(int index) {
+            return 2;
+        }
+
+        @Override
+        public NDArray block(int index, int block, NDArray x, DropoutMasks masks) {
+            return block == 0 ? layer(index).attentionBlock(ps, x, ctx, true) : layer(index).mlpBlock(ps, x, true);
+        }
+
+        @Override
+        public NDArray body(int index, int block, NDArray x, DropoutMasks masks) {
+            return block == 0 ? layer(index).attentionBody(ps, x, ctx, true) : layer(index).mlpBody(ps, x, true);
+        }
+
+        @Override
+        public FrozenLinearTape.InputGradient frozenTail(int index, int block) {
+            return layer(index).frozenTail(ps, block);
+        }
+
+        @Override
+        public NDArray forward(int index, NDArray x, DropoutMasks masks) {
+            return layer(index).forward(ps, x, ctx, true);
+        }
     }
 
     /** @return the gradient-checkpointing state of the decoder layers */
