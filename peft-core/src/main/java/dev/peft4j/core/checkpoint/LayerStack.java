@@ -48,8 +48,11 @@ import java.util.List;
  * input, into which {@code g·W} is back-propagated, its input gradient being the leaf's plus
  * {@code g} (the residual); another block whole. Blocks are run in order, so the dropout masks are
  * those of the first pass (a frozen tail draws none). For a Llama layer with plain {@code o_proj}
- * and {@code down_proj} this removes about a third of the recomputed projection work (for 4-bit
- * layers also their dequantization).
+ * and {@code down_proj} this removes about a third of the recomputed projection work. A layer
+ * with 4-bit (tape-recording) linear maps, found by a probe tape in the forward pass, keeps no
+ * {@code h}: memory first over a 4-bit base; its attention block is recomputed whole and only the
+ * MLP block stops at {@code down_proj}'s input (a quarter of the projection work and of the
+ * dequantization saved).
  *
  * <p>Not thread-safe: one training pass at a time per model.
  */
@@ -116,13 +119,14 @@ public final class LayerStack {
                 inputs[i] = x;
                 skips[i] = tailSkips(layer, i);
                 mids[i] = new NDArray[skips[i].length];
-                if (i == n - 1) {
-                    try (FrozenLinearTape probe = FrozenLinearTape.start()) {
-                        x = run(layer, i, x, seeds, masks, outer, skips[i], mids[i]);
+                try (FrozenLinearTape probe = FrozenLinearTape.start()) {
+                    x = run(layer, i, x, seeds, masks, outer, skips[i], mids[i]);
+                    if (probe.hasUsers()) {
+                        skips[i] = dropMids(skips[i], mids[i]);
+                    }
+                    if (i == n - 1) {
                         lastLayerUsesTape = probe.hasUsers();
                     }
-                } else {
-                    x = run(layer, i, x, seeds, masks, outer, skips[i], mids[i]);
                 }
             }
         }
@@ -154,6 +158,28 @@ public final class LayerStack {
             out[b] = blocks.frozenTail(i, b) != null;
         }
         return anySkip(out) ? out : NO_SKIPS;
+    }
+
+    /**
+     * A layer with tape-recording (4-bit) linear maps keeps no mid-layer input: memory comes first
+     * over a 4-bit base (TinyLlama at sequence 256: 22 × 2 MiB would cross the 1.6 GiB budget), so
+     * a block whose successor's input would have been kept is recomputed whole, and only the last
+     * block (the MLP, whose input is recomputed) still stops at its frozen tail.
+     *
+     * @return the skips left
+     */
+    private static boolean[] dropMids(boolean[] skips, NDArray[] mids) {
+        if (mids == null) {
+            return skips;
+        }
+        for (int b = 1; b < mids.length; b++) {
+            if (mids[b] != null) {
+                mids[b].close();
+                mids[b] = null;
+                skips[b - 1] = false;
+            }
+        }
+        return anySkip(skips) ? skips : NO_SKIPS;
     }
 
     private static boolean anySkip(boolean[] skips) {
