@@ -130,6 +130,11 @@ public final class LoraMergeRule implements TensorMergeRule {
     }
 
     @Override
+    public java.util.Optional<String> baseQuantization() {
+        return java.util.Optional.ofNullable(weights.metadata().get(AdapterFiles.BASE_QUANTIZATION_KEY));
+    }
+
+    @Override
     public Set<String> changedTensors() {
         Set<String> all = new java.util.LinkedHashSet<>(layers.keySet());
         all.addAll(replaced.keySet());

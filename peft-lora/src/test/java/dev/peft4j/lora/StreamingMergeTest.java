@@ -206,6 +206,12 @@ class StreamingMergeTest {
             assertEquals(4 * b.names().stream().mapToLong(n -> b.info(n).numel()).sum(), r.bytes());
         }
 
+        // in the base's dtype and shard size, the output has the base's layout: same files, same weight_map
+        MergeReport same = stream(llama, adapter, "same-layout", OutputDtype.BASE, null, null, 600_000);
+        assertEquals(files(llama), files(same.target()));
+        assertEquals(JSON.readTree(llama.resolve(ShardedSafetensors.INDEX_FILE).toFile()).get("weight_map"),
+                JSON.readTree(same.target().resolve(ShardedSafetensors.INDEX_FILE).toFile()).get("weight_map"));
+
         Path qwen = qwenShape();
         LoraConfig dora = LoraConfig.builder().setTargetModules("q_proj", "k_proj", "o_proj").optR(2)
                 .optLoraAlpha(4).optUseDora(true).build();

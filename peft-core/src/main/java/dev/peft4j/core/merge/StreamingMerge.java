@@ -17,6 +17,7 @@ import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.model.HfModelWriter;
 import dev.peft4j.core.model.PretrainedFiles;
+import dev.peft4j.core.peft.AdapterFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +119,11 @@ public final class StreamingMerge {
         try (TensorSource source = TensorSources.open(base)) {
             checkNotQuantized(source);
             rule.check(source);
+            String mismatch = AdapterFiles.quantizationMismatch(rule.baseQuantization().orElse(null),
+                    java.util.Optional.ofNullable(transform == null ? null : transform.describe()));
+            if (mismatch != null) {
+                LOG.warn("{}: {}", rule.source(), mismatch);
+            }
             if (layers != null) {
                 layers.checkWithin(layerCount(config));
             }
@@ -214,7 +220,8 @@ public final class StreamingMerge {
     private List<String> selected(TensorSource source) {
         Map<String, Integer> shardOf = new HashMap<>();
         if (source instanceof ShardedSafetensors s) {
-            List<Path> files = s.shardFiles();
+            // by file name (model-00001-of-...): the index lists files by first appearance of a sorted name
+            List<Path> files = s.shardFiles().stream().sorted(Comparator.comparing(Path::toString)).toList();
             for (String n : s.names()) {
                 shardOf.put(n, files.indexOf(s.shardFile(n)));
             }

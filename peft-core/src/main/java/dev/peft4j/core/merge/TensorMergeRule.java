@@ -19,6 +19,15 @@ public interface TensorMergeRule extends AutoCloseable {
     /** @return where the adapter comes from (its directory), for messages */
     String source();
 
+    /**
+     * @return the quantization of the base the adapter was trained over, as the adapter records it
+     *     (peft4j's {@code peft4j_base_quantization}, e.g. {@code nf4, blocksize 64, double quant});
+     *     empty when unknown or full precision
+     */
+    default java.util.Optional<String> baseQuantization() {
+        return java.util.Optional.empty();
+    }
+
     /** @return the base tensor names the adapter changes, e.g. {@code model.layers.0.self_attn.q_proj.weight} */
     Set<String> changedTensors();
 
