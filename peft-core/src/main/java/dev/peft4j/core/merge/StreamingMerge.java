@@ -207,7 +207,8 @@ public final class StreamingMerge {
                 throw new IllegalArgumentException("merging " + rule.source() + " into '" + e.name()
                         + "' gives NaN or Inf weights; nothing was written");
             }
-            TensorBytes.encodeFloats(w.toByteBuffer(), e.dtype(), ch);
+            // a view of the native tensor where the engine allows (no copy, freed with the sub-manager)
+            TensorBytes.encodeFloats(w.toByteBuffer(true), e.dtype(), ch);
         }
     }
 

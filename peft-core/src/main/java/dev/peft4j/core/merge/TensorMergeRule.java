@@ -28,7 +28,11 @@ public interface TensorMergeRule extends AutoCloseable {
         return java.util.Optional.empty();
     }
 
-    /** @return the base tensor names the adapter changes, e.g. {@code model.layers.0.self_attn.q_proj.weight} */
+    /**
+     * @return the base tensor names the adapter changes, e.g. {@code
+     *     model.layers.0.self_attn.q_proj.weight}; final after {@link #check} (a rule may learn
+     *     there which tensors it changes, such as the biases of IA³'s output-scaled layers)
+     */
     Set<String> changedTensors();
 
     /**
