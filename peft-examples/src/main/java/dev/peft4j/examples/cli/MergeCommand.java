@@ -60,7 +60,11 @@ import java.util.Optional;
             "An adapter trained with --quantize (QLoRA) is merged with the same --quantize options: the"
                     + " base is quantized as in training, dequantized, and the adapter merged in float32."
                     + " A directory saved quantized (peft4j quantize, transformers' bitsandbytes layout) is"
-                    + " merged the same way, without --quantize."
+                    + " merged the same way, without --quantize.",
+            "--streaming (or --dtype/--layers/--tensors/--max-shard-size) merges a model directory tensor by tensor,"
+                    + " never holding the model: Hugging Face shards of at most 5GB with"
+                    + " model.safetensors.index.json, each tensor in the base's dtype (or --dtype), --layers writing"
+                    + " only some decoder layers (a check of a large merge)."
         })
 final class MergeCommand extends CliCommand {
 
@@ -78,6 +82,9 @@ final class MergeCommand extends CliCommand {
     /** An adapter trained over a 4-bit base (QLoRA) is merged into that base's dequantized weights. */
     @Mixin QuantizeOptions quantize;
 
+    /** {@code --streaming} and its options: the merge tensor by tensor, for large checkpoints. */
+    @Mixin StreamingMergeOptions streaming;
+
     /** A loaded base: the model, its config and names, and where its tokenizer comes from. */
     private record Base(Module model, ObjectNode config, List<String> names, PretrainedFiles files) {}
 
@@ -86,6 +93,9 @@ final class MergeCommand extends CliCommand {
         PeftConfig adapterConfig = AdapterInput.readConfig(adapter);
         AdapterInput.checkMergeable(adapterConfig, adapter);
         quantize.config();
+        if (streaming.enabled()) {
+            return streaming.run(model, adapter, out, quantize.config(), out());
+        }
         int tensors;
         try (AtomicDirectory target = AtomicDirectory.create(out);
                 NDManager manager = NDManager.newBaseManager()) {

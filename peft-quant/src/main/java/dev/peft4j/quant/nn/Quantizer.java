@@ -44,9 +44,28 @@ public final class Quantizer {
      * @return the paths of the replaced modules, in pre-order
      */
     public static List<String> quantizeModules(Module root, QuantizationConfig config) {
+        List<String> replaced = quantizablePaths(root, config);
+        for (String path : replaced) {
+            root.setModule(path, toLinear4bit((Linear) root.getModule(path), config));
+        }
+        LOG.info("replaced {} linear layers by 4-bit ones ({})", replaced.size(), config);
+        return replaced;
+    }
+
+    /**
+     * The paths {@link #quantizeModules} replaces, without changing anything: every {@link Linear}
+     * not matched by {@link QuantizationConfig#isSkipped} whose weight is not shared with another
+     * module. On an unloaded model (built from its config) this names the checkpoint tensors that
+     * quantize-on-load quantizes ({@code <path>.weight}), which the streaming QLoRA merge needs.
+     *
+     * @param root the model
+     * @param config the quantization settings
+     * @return the paths, in pre-order
+     */
+    public static List<String> quantizablePaths(Module root, QuantizationConfig config) {
         Map<String, Module> modules = root.namedModules();
         Set<Parameter> shared = sharedParameters(modules);
-        List<String> replaced = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             String path = e.getKey();
             if (!(e.getValue() instanceof Linear linear) || path.isEmpty()) {
@@ -60,11 +79,9 @@ public final class Quantizer {
                 LOG.info("keeping {} in full precision: its weight is shared (tied)", path);
                 continue;
             }
-            root.setModule(path, toLinear4bit(linear, config));
-            replaced.add(path);
+            paths.add(path);
         }
-        LOG.info("replaced {} linear layers by 4-bit ones ({})", replaced.size(), config);
-        return replaced;
+        return paths;
     }
 
     /**
