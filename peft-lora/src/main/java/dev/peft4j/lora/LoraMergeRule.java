@@ -2,9 +2,8 @@ package dev.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.peft4j.core.io.TensorSource;
-import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.merge.AdapterTensors;
 import dev.peft4j.core.merge.TensorMergeRule;
 import dev.peft4j.core.nn.Scalars;
 import dev.peft4j.core.peft.AdapterFiles;
@@ -47,16 +46,15 @@ public final class LoraMergeRule implements TensorMergeRule {
     /** One adapted layer: its keys and scaling. */
     private record Layer(String path, String a, String b, String magnitude, double scaling) {}
 
-    private final Path dir;
     private final LoraConfig config;
+    private final AdapterTensors tensors;
     private final TensorSource weights;
     private final Map<String, Layer> layers = new LinkedHashMap<>();
-    private final Map<String, String> replaced = new LinkedHashMap<>();
 
-    private LoraMergeRule(Path dir, LoraConfig config, TensorSource weights) {
-        this.dir = dir;
+    private LoraMergeRule(LoraConfig config, AdapterTensors tensors) {
         this.config = config;
-        this.weights = weights;
+        this.tensors = tensors;
+        this.weights = tensors.weights();
     }
 
     /**
@@ -73,12 +71,12 @@ public final class LoraMergeRule implements TensorMergeRule {
         if (config.fanInFanOut()) {
             LOG.warn("{}: fan_in_fan_out is set but linear weights are stored [out, in]; ignoring it", dir);
         }
-        TensorSource weights = TensorSources.open(dir.resolve(AdapterFiles.WEIGHTS_FILE));
-        LoraMergeRule rule = new LoraMergeRule(dir, config, weights);
+        AdapterTensors tensors = AdapterTensors.open(dir);
+        LoraMergeRule rule = new LoraMergeRule(config, tensors);
         try {
             rule.index();
         } catch (RuntimeException e) {
-            weights.close();
+            tensors.close();
             throw e;
         }
         return rule;
@@ -94,7 +92,7 @@ public final class LoraMergeRule implements TensorMergeRule {
             String rest = k.substring(PREFIX.length());
             int slot = rest.endsWith(A) ? 0 : rest.endsWith(B) ? 1 : rest.endsWith(MAGNITUDE) ? 2 : -1;
             if (slot < 0) {
-                replaced.put(rest.replace(".base_layer.", "."), k);
+                tensors.replace(rest.replace(".base_layer.", "."), k);
                 continue;
             }
             String path = rest.substring(0, rest.length() - (slot == 0 ? A : slot == 1 ? B : MAGNITUDE).length());
@@ -126,7 +124,7 @@ public final class LoraMergeRule implements TensorMergeRule {
 
     @Override
     public String source() {
-        return dir.toString();
+        return tensors.dir().toString();
     }
 
     @Override
@@ -137,7 +135,7 @@ public final class LoraMergeRule implements TensorMergeRule {
     @Override
     public Set<String> changedTensors() {
         Set<String> all = new java.util.LinkedHashSet<>(layers.keySet());
-        all.addAll(replaced.keySet());
+        all.addAll(tensors.replaced().keySet());
         return Collections.unmodifiableSet(all);
     }
 
@@ -145,67 +143,46 @@ public final class LoraMergeRule implements TensorMergeRule {
     public void check(TensorSource base) {
         for (Layer l : layers.values()) {
             String name = l.path() + ".weight";
-            long[] w = baseShape(base, name, l.a());
+            long[] w = tensors.baseShape(base, name, l.a());
             long[] a = weights.info(l.a()).shape();
             long[] b = weights.info(l.b()).shape();
             if (w.length != 2 || a.length != 2 || b.length != 2 || a[1] != w[1] || b[0] != w[0] || a[0] != b[1]) {
-                throw new IllegalArgumentException(dir + ": lora_A " + Arrays.toString(a) + " and lora_B "
+                throw new IllegalArgumentException(tensors.dir() + ": lora_A " + Arrays.toString(a) + " and lora_B "
                         + Arrays.toString(b) + " of '" + l.path() + "' do not fit base tensor '" + name + "' "
                         + Arrays.toString(w) + " of " + base.location() + " (expected A [r, " + w[w.length - 1]
                         + "], B [" + w[0] + ", r])");
             }
             if (l.magnitude() != null && !Arrays.equals(weights.info(l.magnitude()).shape(), new long[] {w[0]})) {
-                throw new IllegalArgumentException(dir + ": " + l.magnitude() + " has shape "
+                throw new IllegalArgumentException(tensors.dir() + ": " + l.magnitude() + " has shape "
                         + Arrays.toString(weights.info(l.magnitude()).shape()) + " but '" + name + "' has "
                         + w[0] + " output rows");
             }
         }
-        for (Map.Entry<String, String> e : replaced.entrySet()) {
-            long[] w = baseShape(base, e.getKey(), e.getValue());
-            long[] r = weights.info(e.getValue()).shape();
-            if (!Arrays.equals(w, r)) {
-                throw new IllegalArgumentException(dir + ": " + e.getValue() + " has shape " + Arrays.toString(r)
-                        + " but base tensor '" + e.getKey() + "' of " + base.location() + " has "
-                        + Arrays.toString(w));
-            }
-        }
-    }
-
-    private long[] baseShape(TensorSource base, String name, String key) {
-        if (!base.contains(name)) {
-            throw new IllegalArgumentException(dir + ": adapter key '" + key + "' targets '" + name
-                    + "', which the base " + base.location() + " does not have");
-        }
-        return base.info(name).shape();
+        tensors.checkReplaced(base);
     }
 
     @Override
     public NDArray merge(String name, NDArray base, NDManager manager) throws IOException {
-        String key = replaced.get(name);
-        if (key != null) {
-            return float32(key, manager);
+        NDArray replacement = tensors.replacement(name, manager);
+        if (replacement != null) {
+            return replacement;
         }
         Layer l = layers.get(name);
         if (l == null) {
-            throw new IllegalArgumentException(dir + " does not change '" + name + "'");
+            throw tensors.notChanged(name);
         }
-        NDArray a = float32(l.a(), manager);
-        NDArray b = float32(l.b(), manager);
+        NDArray a = tensors.float32(l.a(), manager);
+        NDArray b = tensors.float32(l.b(), manager);
         NDArray sum = base.add(Scalars.mul(b.matMul(a), l.scaling()));
         if (l.magnitude() == null) {
             return sum;
         }
-        NDArray m = float32(l.magnitude(), manager);
+        NDArray m = tensors.float32(l.magnitude(), manager);
         return sum.mul(m.div(sum.square().sum(new int[] {1}).sqrt()).reshape(-1, 1));
-    }
-
-    private NDArray float32(String key, NDManager manager) throws IOException {
-        NDArray v = weights.load(key, manager);
-        return v.getDataType() == DataType.FLOAT32 ? v : v.toType(DataType.FLOAT32, false);
     }
 
     @Override
     public void close() throws IOException {
-        weights.close();
+        tensors.close();
     }
 }

@@ -2,9 +2,8 @@ package dev.peft4j.tuners.ia3;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.peft4j.core.io.TensorSource;
-import dev.peft4j.core.io.TensorSources;
+import dev.peft4j.core.merge.AdapterTensors;
 import dev.peft4j.core.merge.TensorMergeRule;
 import dev.peft4j.core.peft.AdapterFiles;
 
@@ -35,14 +34,11 @@ public final class Ia3MergeRule implements TensorMergeRule {
     /** What one changed base tensor needs: the vector's key, and whether it is a bias. */
     private record Change(String key, boolean bias) {}
 
-    private final Path dir;
-    private final TensorSource weights;
+    private final AdapterTensors tensors;
     private final Map<String, Change> changes = new LinkedHashMap<>();
-    private final Map<String, String> replaced = new LinkedHashMap<>();
 
-    private Ia3MergeRule(Path dir, TensorSource weights) {
-        this.dir = dir;
-        this.weights = weights;
+    private Ia3MergeRule(AdapterTensors tensors) {
+        this.tensors = tensors;
     }
 
     /**
@@ -52,20 +48,20 @@ public final class Ia3MergeRule implements TensorMergeRule {
      */
     public static Ia3MergeRule open(Path dir) throws IOException {
         Ia3ConfigJson.read(dir.resolve(AdapterFiles.CONFIG_FILE)); // validates the config
-        TensorSource weights = TensorSources.open(dir.resolve(AdapterFiles.WEIGHTS_FILE));
-        Ia3MergeRule rule = new Ia3MergeRule(dir, weights);
-        for (String k : weights.names()) {
+        AdapterTensors tensors = AdapterTensors.open(dir);
+        Ia3MergeRule rule = new Ia3MergeRule(tensors);
+        for (String k : tensors.weights().names()) {
             if (!k.startsWith(PREFIX)) {
-                weights.close();
-                throw new IllegalArgumentException(weights.location() + ": key '" + k + "' is not under '" + PREFIX
-                        + "' (PEFT's layout for IA3)");
+                tensors.close();
+                throw new IllegalArgumentException(tensors.weights().location() + ": key '" + k + "' is not under '"
+                        + PREFIX + "' (PEFT's layout for IA3)");
             }
             String rest = k.substring(PREFIX.length());
             if (rest.endsWith(Ia3Method.KEY_SUFFIX)) {
                 rule.changes.put(rest.substring(0, rest.length() - Ia3Method.KEY_SUFFIX.length()) + ".weight",
                         new Change(k, false));
             } else {
-                rule.replaced.put(rest.replace(".base_layer.", "."), k);
+                tensors.replace(rest.replace(".base_layer.", "."), k);
             }
         }
         return rule;
@@ -73,14 +69,14 @@ public final class Ia3MergeRule implements TensorMergeRule {
 
     @Override
     public String source() {
-        return dir.toString();
+        return tensors.dir().toString();
     }
 
     /** The weights, the biases of output-scaled layers that have one, and replaced tensors. */
     @Override
     public Set<String> changedTensors() {
         Set<String> all = new LinkedHashSet<>(changes.keySet());
-        all.addAll(replaced.keySet());
+        all.addAll(tensors.replaced().keySet());
         return Collections.unmodifiableSet(all);
     }
 
@@ -92,14 +88,15 @@ public final class Ia3MergeRule implements TensorMergeRule {
                 continue;
             }
             String name = e.getKey();
-            long[] w = shape(base, name, e.getValue().key());
-            long[] l = weights.info(e.getValue().key()).shape();
+            long[] w = tensors.baseShape(base, name, e.getValue().key());
+            long[] l = tensors.weights().info(e.getValue().key()).shape();
             boolean rows = w.length == 2 && Arrays.equals(l, new long[] {w[0], 1});
             boolean cols = w.length == 2 && Arrays.equals(l, new long[] {1, w[1]});
             if (!rows && !cols) {
-                throw new IllegalArgumentException(dir + ": " + e.getValue().key() + " has shape " + Arrays.toString(l)
-                        + " but base tensor '" + name + "' of " + base.location() + " is " + Arrays.toString(w)
-                        + " (expected [" + (w.length == 2 ? w[0] : "out") + ", 1] or [1, " + w[w.length - 1] + "])");
+                throw new IllegalArgumentException(tensors.dir() + ": " + e.getValue().key() + " has shape "
+                        + Arrays.toString(l) + " but base tensor '" + name + "' of " + base.location() + " is "
+                        + Arrays.toString(w) + " (expected [" + (w.length == 2 ? w[0] : "out") + ", 1] or [1, "
+                        + w[w.length - 1] + "])");
             }
             String bias = name.substring(0, name.length() - ".weight".length()) + ".bias";
             if (rows && base.contains(bias)) {
@@ -107,45 +104,25 @@ public final class Ia3MergeRule implements TensorMergeRule {
             }
         }
         changes.putAll(biases);
-        for (Map.Entry<String, String> e : replaced.entrySet()) {
-            long[] w = shape(base, e.getKey(), e.getValue());
-            if (!Arrays.equals(w, weights.info(e.getValue()).shape())) {
-                throw new IllegalArgumentException(dir + ": " + e.getValue() + " has shape "
-                        + Arrays.toString(weights.info(e.getValue()).shape()) + " but base tensor '" + e.getKey()
-                        + "' of " + base.location() + " has " + Arrays.toString(w));
-            }
-        }
-    }
-
-    private long[] shape(TensorSource base, String name, String key) {
-        if (!base.contains(name)) {
-            throw new IllegalArgumentException(dir + ": adapter key '" + key + "' targets '" + name
-                    + "', which the base " + base.location() + " does not have");
-        }
-        return base.info(name).shape();
+        tensors.checkReplaced(base);
     }
 
     @Override
     public NDArray merge(String name, NDArray base, NDManager manager) throws IOException {
-        String key = replaced.get(name);
-        if (key != null) {
-            return float32(key, manager);
+        NDArray replacement = tensors.replacement(name, manager);
+        if (replacement != null) {
+            return replacement;
         }
         Change c = changes.get(name);
         if (c == null) {
-            throw new IllegalArgumentException(dir + " does not change '" + name + "'");
+            throw tensors.notChanged(name);
         }
-        NDArray l = float32(c.key(), manager);
+        NDArray l = tensors.float32(c.key(), manager);
         return base.mul(c.bias() ? l.reshape(-1) : l);
-    }
-
-    private NDArray float32(String key, NDManager manager) throws IOException {
-        NDArray v = weights.load(key, manager);
-        return v.getDataType() == DataType.FLOAT32 ? v : v.toType(DataType.FLOAT32, false);
     }
 
     @Override
     public void close() throws IOException {
-        weights.close();
+        tensors.close();
     }
 }
