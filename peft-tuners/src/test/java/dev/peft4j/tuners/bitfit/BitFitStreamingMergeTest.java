@@ -1,22 +1,17 @@
 package dev.peft4j.tuners.bitfit;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.merge.MergeReport;
-import dev.peft4j.core.merge.OutputDtype;
-import dev.peft4j.core.merge.StreamingMerge;
-import dev.peft4j.core.merge.TensorMergeProviders;
-import dev.peft4j.core.merge.TensorMergeRule;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.model.random.ModelShape;
 import dev.peft4j.core.model.random.RandomCheckpoint;
-import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.tuners.StreamingMergeFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,16 +52,8 @@ class BitFitStreamingMergeTest {
             peft.save(adapter);
         }
         Map<String, float[]> want = new HashMap<>();
-        try (NDManager m = NDManager.newBaseManager()) {
-            Module merged = PeftModel.load(LlamaForCausalLM.load(model, m), adapter, m).mergeAndUnload();
-            merged.namedParameters().forEach((n, p) -> want.put(n, p.getArray().toType(DataType.FLOAT32, false)
-                    .toFloatArray()));
-        }
-        MergeReport r;
-        try (TensorMergeRule rule = TensorMergeProviders.open(adapter)) {
-            r = StreamingMerge.builder().setBase(model).setRule(rule).optDtype(OutputDtype.F32).build()
-                    .write(tmp.resolve("out"));
-        }
+        want.putAll(StreamingMergeFixture.inMemoryMerge(model, adapter));
+        MergeReport r = StreamingMergeFixture.streamF32(model, adapter, tmp.resolve("out"));
         assertEquals(6, r.merged(), "q, k, v biases of 2 layers");
         try (TensorSource s = TensorSources.open(r.target())) {
             for (String n : s.names()) {

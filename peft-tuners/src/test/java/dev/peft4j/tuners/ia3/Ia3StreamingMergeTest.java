@@ -1,20 +1,15 @@
 package dev.peft4j.tuners.ia3;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.peft4j.core.io.DType;
 import dev.peft4j.core.io.TensorSource;
 import dev.peft4j.core.io.TensorSources;
 import dev.peft4j.core.merge.MergeReport;
-import dev.peft4j.core.merge.OutputDtype;
-import dev.peft4j.core.merge.StreamingMerge;
-import dev.peft4j.core.merge.TensorMergeProviders;
-import dev.peft4j.core.merge.TensorMergeRule;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.model.random.ModelShape;
 import dev.peft4j.core.model.random.RandomCheckpoint;
-import dev.peft4j.core.nn.Module;
 import dev.peft4j.core.peft.PeftModel;
+import dev.peft4j.tuners.StreamingMergeFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,16 +43,8 @@ class Ia3StreamingMergeTest {
             PeftModel<LlamaForCausalLM> peft = PeftModel.wrap(LlamaForCausalLM.load(model, m), config, m, 3);
             peft.save(adapter);
         }
-        try (NDManager m = NDManager.newBaseManager()) {
-            Module merged = PeftModel.load(LlamaForCausalLM.load(model, m), adapter, m).mergeAndUnload();
-            merged.namedParameters().forEach((n, p) -> want.put(n, p.getArray().toType(DataType.FLOAT32, false)
-                    .toFloatArray()));
-        }
-        MergeReport r;
-        try (TensorMergeRule rule = TensorMergeProviders.open(adapter)) {
-            r = StreamingMerge.builder().setBase(model).setRule(rule).optDtype(OutputDtype.F32).build()
-                    .write(tmp.resolve("out"));
-        }
+        want.putAll(StreamingMergeFixture.inMemoryMerge(model, adapter));
+        MergeReport r = StreamingMergeFixture.streamF32(model, adapter, tmp.resolve("out"));
         assertEquals(10, r.merged(), "2 layers x (k, v, down_proj weights + k, v biases)");
         try (TensorSource s = TensorSources.open(r.target())) {
             for (String n : s.names()) {
