@@ -97,13 +97,7 @@ class LoraCheckpointingTest {
                     .setTargetModules("q_proj", "v_proj", "down_proj").optR(4).optLoraAlpha(8).optLoraDropout(0.2)
                     .build(), m, 1);
             randomB(peft, m);
-            long[] ids = {1, 5, 9, 3, 2, 17, 7, 2, 11, 30, 0, 0};
-            long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-            CheckpointedGradients.Loss loss = (ps, s) -> {
-                NDArray x = s.create(ids, new Shape(2, 6));
-                NDArray logits = lm.forward(ps, x, s.create(mask, new Shape(2, 6)), null, null, true).logits();
-                return Losses.causalLm(logits, x);
-            };
+            CheckpointedGradients.Loss loss = LoraCheckpointingTest.tinyLlamaLoss(lm);
             Map<String, float[]> plain = CheckpointedGradients.of(peft, loss, false, 9);
             Map<String, float[]> checkpointed = CheckpointedGradients.of(peft, loss, true, 9);
             double diff = relativeDiff(plain, checkpointed);
@@ -127,13 +121,7 @@ class LoraCheckpointingTest {
             PeftModel<LlamaForCausalLM> peft = PeftModel.wrap(lm, LoraConfig.builder()
                     .setTargetModules(targets).optR(4).optLoraAlpha(8).optLoraDropout(0.2).build(), m, 1);
             randomB(peft, m);
-            long[] ids = {1, 5, 9, 3, 2, 17, 7, 2, 11, 30, 0, 0};
-            long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-            CheckpointedGradients.Loss loss = (ps, s) -> {
-                NDArray x = s.create(ids, new Shape(2, 6));
-                NDArray logits = lm.forward(ps, x, s.create(mask, new Shape(2, 6)), null, null, true).logits();
-                return Losses.causalLm(logits, x);
-            };
+            CheckpointedGradients.Loss loss = LoraCheckpointingTest.tinyLlamaLoss(lm);
             Map<String, float[]> plain = CheckpointedGradients.of(peft, loss, false, 9);
             Map<String, float[]> checkpointed = CheckpointedGradients.of(peft, loss, true, 9);
             double diff = relativeDiff(plain, checkpointed);
@@ -193,5 +181,16 @@ class LoraCheckpointingTest {
                     "the run leaves the model as it found it");
             return r.losses();
         }
+    }
+
+    /** The causal-LM loss of two padded rows of six ids over the tiny Llama, in training mode. */
+    static CheckpointedGradients.Loss tinyLlamaLoss(LlamaForCausalLM lm) {
+        long[] ids = {1, 5, 9, 3, 2, 17, 7, 2, 11, 30, 0, 0};
+        long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+        return (ps, s) -> {
+            NDArray x = s.create(ids, new Shape(2, 6));
+            NDArray logits = lm.forward(ps, x, s.create(mask, new Shape(2, 6)), null, null, true).logits();
+            return Losses.causalLm(logits, x);
+        };
     }
 }

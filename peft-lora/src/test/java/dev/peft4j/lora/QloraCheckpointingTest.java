@@ -1,12 +1,10 @@
 package dev.peft4j.lora;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.core.model.llama.LlamaForCausalLM;
 import dev.peft4j.core.nn.Params;
 import dev.peft4j.core.peft.PeftModel;
-import dev.peft4j.core.task.Losses;
 import dev.peft4j.core.testing.CheckpointedGradients;
 import dev.peft4j.core.testing.Fixtures;
 import dev.peft4j.quant.QuantType;
@@ -59,13 +57,7 @@ class QloraCheckpointingTest {
                 }
                 Params.assign(b, m.create(v, shape));
             }
-            long[] ids = {1, 5, 9, 3, 2, 17, 7, 2, 11, 30, 0, 0};
-            long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-            CheckpointedGradients.Loss loss = (ps, s) -> {
-                NDArray x = s.create(ids, new Shape(2, 6));
-                NDArray logits = lm.forward(ps, x, s.create(mask, new Shape(2, 6)), null, null, true).logits();
-                return Losses.causalLm(logits, x);
-            };
+            CheckpointedGradients.Loss loss = LoraCheckpointingTest.tinyLlamaLoss(lm);
             Map<String, float[]> plain = CheckpointedGradients.of(peft, loss, false, 9);
             Map<String, float[]> checkpointed = CheckpointedGradients.of(peft, loss, true, 9);
             double diff = relativeDiff(plain, checkpointed);
