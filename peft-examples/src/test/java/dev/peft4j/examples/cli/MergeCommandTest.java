@@ -26,11 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,16 +45,8 @@ class MergeCommandTest {
 
     @TempDir Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cmd = new CommandLine(new Peft4jCli());
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     private static List<String> files(Path d) throws IOException {
@@ -88,7 +77,7 @@ class MergeCommandTest {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         Path adapter = llamaAdapter(model);
         Path out = dir.resolve("merged");
-        Run r = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+        CliRun r = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("merged " + adapter + " into " + model + ": " + out + " (21 tensors, float32)\n", r.out());
         assertEquals(List.of("config.json", "model.safetensors"), files(out));
@@ -103,9 +92,9 @@ class MergeCommandTest {
         }
 
         String ids = "1,5,77,30,2";
-        Run adapted = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
-        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
-        Run base = run("logits", "--model", model.toString(), "--ids", ids);
+        CliRun adapted = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        CliRun plain = run("logits", "--model", out.toString(), "--ids", ids);
+        CliRun base = run("logits", "--model", model.toString(), "--ids", ids);
         assertEquals(0, plain.code(), plain.err());
         float[] want = JSON.readValue(adapted.out(), float[].class);
         double err = maxDiff(want, JSON.readValue(plain.out(), float[].class));
@@ -122,7 +111,7 @@ class MergeCommandTest {
         Path adapter = llamaAdapter(model);
         Path out = dir.resolve("merged-qlora");
         String[] q = {"--quantize", "nf4", "--blocksize", "32", "--no-double-quant"};
-        Run r = run(concat(new String[] {"merge", "--model", model.toString(), "--adapter", adapter.toString(),
+        CliRun r = run(concat(new String[] {"merge", "--model", model.toString(), "--adapter", adapter.toString(),
             "--out", out.toString()}, q));
         assertEquals(0, r.code(), r.err());
         assertEquals("merged " + adapter + " into " + model + " (dequantized NF4 (blocksize 32) base): " + out
@@ -135,10 +124,10 @@ class MergeCommandTest {
         assertTrue(JSON.readTree(out.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
 
         String ids = "1,5,77,30,2";
-        Run adapted = run(concat(new String[] {"logits", "--model", model.toString(), "--adapter", adapter.toString(),
+        CliRun adapted = run(concat(new String[] {"logits", "--model", model.toString(), "--adapter", adapter.toString(),
             "--ids", ids}, q));
-        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
-        Run full = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        CliRun plain = run("logits", "--model", out.toString(), "--ids", ids);
+        CliRun full = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids);
         assertEquals(0, adapted.code(), adapted.err());
         float[] want = JSON.readValue(adapted.out(), float[].class);
         double err = maxDiff(want, JSON.readValue(plain.out(), float[].class));
@@ -148,11 +137,11 @@ class MergeCommandTest {
         assertTrue(err <= 1e-4, "merged logits differ by " + err);
         assertTrue(quantization > 100 * err, "quantizing the base changes the logits by only " + quantization);
 
-        Run bad = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
+        CliRun bad = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
                 dir.resolve("never").toString(), "--blocksize", "32");
         assertEquals(1, bad.code());
         assertEquals("error: --blocksize needs --quantize nf4|fp4\n", bad.err());
-        Run odd = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
+        CliRun odd = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
                 dir.resolve("never").toString(), "--quantize", "nf4", "--blocksize", "48");
         assertEquals(1, odd.code());
         assertTrue(odd.err().startsWith("error: --blocksize 48: QuantizationConfig: "), odd.err());
@@ -164,26 +153,26 @@ class MergeCommandTest {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
         Path adapter = llamaAdapter(model);
         Path q4 = dir.resolve("q4");
-        Run q = run("quantize", "--in", model.toString(), "--out", q4.toString());
+        CliRun q = run("quantize", "--in", model.toString(), "--out", q4.toString());
         assertEquals(0, q.code(), q.err());
 
         String ids = "1,5,77,30,2";
-        Run saved = run("logits", "--model", q4.toString(), "--adapter", adapter.toString(), "--ids", ids);
-        Run onLoad = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids,
+        CliRun saved = run("logits", "--model", q4.toString(), "--adapter", adapter.toString(), "--ids", ids);
+        CliRun onLoad = run("logits", "--model", model.toString(), "--adapter", adapter.toString(), "--ids", ids,
                 "--quantize", "nf4");
         assertEquals(0, saved.code(), saved.err());
         assertEquals(onLoad.out(), saved.out(), "the saved NF4 model is the one quantized on load");
 
         Path out = dir.resolve("merged-from-q4");
-        Run r = run("merge", "--model", q4.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+        CliRun r = run("merge", "--model", q4.toString(), "--adapter", adapter.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("merged " + adapter + " into " + q4 + ": " + out + " (21 tensors, float32)\n", r.out());
         assertTrue(JSON.readTree(out.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
-        Run plain = run("logits", "--model", out.toString(), "--ids", ids);
+        CliRun plain = run("logits", "--model", out.toString(), "--ids", ids);
         double err = maxDiff(JSON.readValue(saved.out(), float[].class), JSON.readValue(plain.out(), float[].class));
         assertTrue(err <= 1e-4, "merged logits differ by " + err);
 
-        Run again = run("logits", "--model", q4.toString(), "--ids", ids, "--quantize", "fp4");
+        CliRun again = run("logits", "--model", q4.toString(), "--ids", ids, "--quantize", "fp4");
         assertEquals(1, again.code());
         assertEquals("error: " + q4.resolve("config.json") + ": the model is saved quantized (quantization_config:"
                 + " nf4) and loads as it is; quantizing it again (fp4) is not possible\n", again.err());
@@ -199,7 +188,7 @@ class MergeCommandTest {
         assertEquals(0, run("quantize", "--in", bert.toString(), "--out", bertQ4.toString()).code());
 
         Path fromSaved = dir.resolve("from-saved");
-        Run r = run("merge", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--out",
+        CliRun r = run("merge", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--out",
                 fromSaved.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(JSON.readTree(fromSaved.resolve("config.json").toFile()).path("quantization_config").isMissingNode());
@@ -209,9 +198,9 @@ class MergeCommandTest {
         assertEquals(0, r.code(), r.err());
 
         String text = "This green tea is wonderful.";
-        Run a = run("embed", "--model", fromSaved.toString(), "--text", text);
-        Run b = run("embed", "--model", onLoad.toString(), "--text", text);
-        Run adapted = run("embed", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--text", text);
+        CliRun a = run("embed", "--model", fromSaved.toString(), "--text", text);
+        CliRun b = run("embed", "--model", onLoad.toString(), "--text", text);
+        CliRun adapted = run("embed", "--model", bertQ4.toString(), "--adapter", adapter.toString(), "--text", text);
         assertEquals(0, adapted.code(), adapted.err());
         assertEquals(a.out(), b.out(), "the saved NF4 directory is the one quantized on load");
         double err = maxDiff(embedding(adapted), embedding(a));
@@ -219,13 +208,13 @@ class MergeCommandTest {
                 err);
         assertTrue(err <= 1e-5, "merged embedding differs by " + err);
 
-        Run twice = run("embed", "--model", bertQ4.toString(), "--text", text, "--quantize", "nf4");
+        CliRun twice = run("embed", "--model", bertQ4.toString(), "--text", text, "--quantize", "nf4");
         assertEquals(1, twice.code());
         assertEquals("error: " + bertQ4.resolve("config.json") + ": the model is saved quantized (quantization_config:"
                 + " nf4) and loads as it is; quantizing it again (nf4) is not possible\n", twice.err());
     }
 
-    private static float[] embedding(Run r) throws IOException {
+    private static float[] embedding(CliRun r) throws IOException {
         return JSON.readValue(JSON.readTree(r.out().lines().findFirst().orElseThrow()).get("embedding").toString(),
                 float[].class);
     }
@@ -240,7 +229,7 @@ class MergeCommandTest {
         Path full = Files.createDirectory(dir.resolve("full"));
         Files.writeString(full.resolve("x"), "x");
         Path minilm = Fixtures.fixture("peft-minilm-qv");
-        Run r = run("merge", "--model", model.toString(), "--adapter", minilm.toString(), "--out", full.toString());
+        CliRun r = run("merge", "--model", model.toString(), "--adapter", minilm.toString(), "--out", full.toString());
         assertEquals(1, r.code());
         assertEquals("error: " + full + ": the output directory exists and is not empty\n", r.err());
 
@@ -255,7 +244,6 @@ class MergeCommandTest {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "temporary directory removed");
         }
 
-
     }
 
     @Test
@@ -263,7 +251,7 @@ class MergeCommandTest {
         JsonNode sentences = EmbedCommandTest.fixture();
         Path adapter = Fixtures.fixture("peft-minilm-qv");
         Path out = dir.resolve("minilm-merged");
-        Run r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
+        CliRun r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
                 "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err());
@@ -300,7 +288,7 @@ class MergeCommandTest {
             want = cls.forward(new ParameterStore(m, false), x, m.ones(x.getShape()), null, false).toFloatArray();
         }
         Path out = dir.resolve("cls-merged");
-        Run r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
+        CliRun r = run("merge", "--model", Builtins.ALL_MINILM_L6_V2, "--adapter", adapter.toString(),
                 "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());

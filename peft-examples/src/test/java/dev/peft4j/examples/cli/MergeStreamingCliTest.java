@@ -13,10 +13,7 @@ import dev.peft4j.core.peft.PeftModel;
 import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,16 +28,8 @@ class MergeStreamingCliTest {
 
     @TempDir Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cmd = new CommandLine(new Peft4jCli());
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     private Path adapter(Path model) throws Exception {
@@ -71,7 +60,7 @@ class MergeStreamingCliTest {
             Path memory = dir.resolve(tag + "-memory");
             Path streamed = dir.resolve(tag + "-streamed");
             assertEquals(0, run(concat(base, new String[] {"--out", memory.toString()}, q)).code());
-            Run r = run(concat(base, new String[] {"--out", streamed.toString(), "--dtype", "f32"}, q));
+            CliRun r = run(concat(base, new String[] {"--out", streamed.toString(), "--dtype", "f32"}, q));
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().startsWith("merged " + adapter + " into " + model + " (streaming"
                     + (q.length == 0 ? "" : ", dequantized NF4 base") + "): " + streamed + " (21 tensors, 4 merged"
@@ -80,7 +69,7 @@ class MergeStreamingCliTest {
         }
 
         Path bf16 = dir.resolve("bf16");
-        Run r = run(concat(base, new String[] {"--out", bf16.toString(), "--streaming"}));
+        CliRun r = run(concat(base, new String[] {"--out", bf16.toString(), "--streaming"}));
         assertEquals(0, r.code(), r.err());
         try (TensorSource s = TensorSources.open(bf16)) {
             assertEquals(21, s.names().size());
@@ -88,7 +77,7 @@ class MergeStreamingCliTest {
                 assertEquals(DType.BF16, s.info(n).dtype(), n);
             }
         }
-        Run logits = run("logits", "--model", bf16.toString(), "--ids", "1,5,77");
+        CliRun logits = run("logits", "--model", bf16.toString(), "--ids", "1,5,77");
         assertEquals(0, logits.code(), logits.err());
 
         Path one = dir.resolve("layer1");
@@ -108,7 +97,7 @@ class MergeStreamingCliTest {
         Path out = dir.resolve("out");
         String[] base = {"merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out",
             out.toString()};
-        Run r = run(concat(base, new String[] {"--layers", "0-1,1"}));
+        CliRun r = run(concat(base, new String[] {"--layers", "0-1,1"}));
         assertEquals(1, r.code());
         assertEquals("error: layer range '1' in '0-1,1' overlaps another range at layer 1\n", r.err());
         r = run(concat(base, new String[] {"--layers", "0-2"}));

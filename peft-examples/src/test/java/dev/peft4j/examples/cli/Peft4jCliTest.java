@@ -12,11 +12,7 @@ import dev.peft4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import picocli.CommandLine;
-
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -26,21 +22,13 @@ class Peft4jCliTest {
     @TempDir Path dir;
 
     /** Exit code and captured output of one run. */
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cmd = new CommandLine(new Peft4jCli());
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void helpListsCommands() {
-        Run r = run("--help");
+        CliRun r = run("--help");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Usage: peft4j"), r.out());
         assertTrue(r.out().contains("inspect"), r.out());
@@ -50,7 +38,7 @@ class Peft4jCliTest {
 
     @Test
     void versionIsPrinted() {
-        Run r = run("--version");
+        CliRun r = run("--version");
         assertEquals(0, r.code());
         assertTrue(r.out().startsWith("peft4j "), r.out());
         assertFalse(r.out().contains("${"), "version filtered by Maven: " + r.out());
@@ -59,7 +47,7 @@ class Peft4jCliTest {
     @Test
     void usageErrorsExitWithTwo() {
         assertEquals(2, run().code());
-        Run missing = run("inspect");
+        CliRun missing = run("inspect");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("Missing required parameter: 'PATH'"), missing.err());
         assertEquals(2, run("--no-such-option").code());
@@ -69,7 +57,7 @@ class Peft4jCliTest {
     @Test
     void inspectModelDirectory() {
         Path model = Fixtures.fixture("tiny-causal-lm", "llama-bf16");
-        Run r = run("inspect", model.toString());
+        CliRun r = run("inspect", model.toString());
         assertEquals(0, r.code(), r.err());
         String out = r.out();
         assertTrue(out.contains("model_type: llama"), out);
@@ -94,7 +82,7 @@ class Peft4jCliTest {
     @Test
     void inspectShardedAsJson() throws IOException {
         Path model = Fixtures.fixture("tiny-causal-lm", "qwen2-f32-sharded");
-        Run r = run("inspect", "--json", model.toString());
+        CliRun r = run("inspect", "--json", model.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals("qwen2", json.get("model_type").asText());
@@ -113,7 +101,7 @@ class Peft4jCliTest {
     @Test
     void inspectCorruptFileFailsWithOneLine() throws IOException {
         Path bad = Files.write(dir.resolve("bad.safetensors"), new byte[] {1, 2, 3});
-        Run r = run("inspect", bad.toString());
+        CliRun r = run("inspect", bad.toString());
         assertEquals(1, r.code());
         assertEquals("", r.out());
         assertTrue(r.err().startsWith("error: "), r.err());
@@ -121,27 +109,27 @@ class Peft4jCliTest {
         assertTrue(r.err().contains("shorter than the 8-byte header length"), r.err());
         assertEquals(1, r.err().lines().count(), "no stack trace: " + r.err());
 
-        Run verbose = run("inspect", "--verbose", bad.toString());
+        CliRun verbose = run("inspect", "--verbose", bad.toString());
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("\tat "), "stack trace with --verbose: " + verbose.err());
-        Run verboseFirst = run("-v", "inspect", bad.toString());
+        CliRun verboseFirst = run("-v", "inspect", bad.toString());
         assertTrue(verboseFirst.err().contains("\tat "), verboseFirst.err());
     }
 
     @Test
     void inspectMissingPath() {
-        Run r = run("inspect", dir.resolve("nothing-here").toString());
+        CliRun r = run("inspect", dir.resolve("nothing-here").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: "), r.err());
         assertTrue(r.err().contains("nothing-here"), r.err());
-        Run empty = run("inspect", dir.toString());
+        CliRun empty = run("inspect", dir.toString());
         assertEquals(1, empty.code());
         assertTrue(empty.err().contains("looked for model.safetensors.index.json"), empty.err());
     }
 
     @Test
     void demoDescribesThePlan() {
-        Run r = run("demo", "--help");
+        CliRun r = run("demo", "--help");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("all-MiniLM-L6-v2"), r.out());
         assertTrue(r.out().contains("r=8"), r.out());
