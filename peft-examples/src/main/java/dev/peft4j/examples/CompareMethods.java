@@ -13,6 +13,7 @@ import dev.peft4j.core.train.FineTuner;
 import dev.peft4j.core.train.StepListener;
 import dev.peft4j.core.train.StepMetrics;
 import dev.peft4j.core.train.TrainingArguments;
+import dev.peft4j.core.train.TrainingDefaults;
 import dev.peft4j.core.peft.MethodRecipe;
 import dev.peft4j.core.peft.MethodRecipes;
 import dev.peft4j.lora.LoraRecipe;
@@ -46,11 +47,16 @@ import java.util.Map;
  * java -cp peft-examples/target/peft4j.jar dev.peft4j.examples.CompareMethods --method lora \
  *     [--epochs 1] [--lr X] [--train 4000] [--test 1000] [--holdout N] [--max-length 128] \
  *     [--threads N] [--optim adamw|adamw-8bit|paged-adamw|paged-adamw-8bit|sgd] [--optim-min-8bit-size N] \
- *     [--out lora.json]
+ *     [--seed N] [--out lora.json]
  * </pre>
  *
  * {@code --optim} and its options are {@code peft4j train}'s ({@link OptimizerOptions}; default
  * {@code adamw}), passed into the training arguments the same way; the JSON records the name.
+ *
+ * {@code --seed N} seeds both the adapter's initialization and the training run (shuffling,
+ * dropout); without it they keep their defaults ({@code PeftModel.wrap}'s 0 and {@link
+ * TrainingDefaults#SEED}), so earlier rows reproduce. Repeating a comparison over seeds separates
+ * a difference between two settings from seed-to-seed spread.
  *
  * {@code --holdout N} is for tuning: train on the first {@code --train} training reviews and
  * evaluate on the next {@code N} training reviews, never on the test reviews. {@code
@@ -83,6 +89,9 @@ public final class CompareMethods {
         double lr = Double.parseDouble(ClassifyReviews.option(args, "--lr", "" + method.learningRate()));
         int maxLength = Integer.parseInt(ClassifyReviews.option(args, "--max-length", "128"));
         Path out = Path.of(ClassifyReviews.option(args, "--out", method.name() + ".json"));
+        String seedOption = ClassifyReviews.option(args, "--seed", null);
+        long adapterSeed = seedOption == null ? 0L : seed(seedOption);
+        long trainSeed = seedOption == null ? TrainingDefaults.SEED : adapterSeed;
         OptimizerOptions optim = OptimizerOptions.parse(args);
         ParameterOptimizer optimizer = optim.optimizer(); // a bad --optim fails before the model loads
 
@@ -103,13 +112,14 @@ public final class CompareMethods {
         Map<String, Object> summary = new LinkedHashMap<>();
         try (BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(MODEL, options)) {
             PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(model,
-                    method.defaultConfig("SEQ_CLS", List.of("classifier")));
+                    method.defaultConfig("SEQ_CLS", List.of("classifier")),
+                    model.getParameters().valueAt(0).getArray().getManager(), adapterSeed);
             TrainableParameters params = peft.trainableParameters();
             System.out.printf(Locale.ROOT, "%s (%s): %s%n", method.name(), settings(method), params);
             Throughput throughput = new Throughput();
             FineTuner tuner = FineTuner.builder().setModel(peft).setTrainData(train).addListener(throughput)
                     .optArguments(TrainingArguments.builder().optEpochs(epochs).optLearningRate(lr)
-                            .optMaxLength(maxLength).optOptimizer(optimizer).build())
+                            .optMaxLength(maxLength).optOptimizer(optimizer).optSeed(trainSeed).build())
                     .build();
             long start = System.nanoTime();
             tuner.fit();
@@ -124,6 +134,7 @@ public final class CompareMethods {
             summary.put("learning_rate", lr);
             summary.put("optimizer", optimizer.name());
             summary.put("epochs", epochs);
+            summary.put("seed", seedOption == null ? "default" : seedOption);
             summary.put("max_length", maxLength);
             summary.put("train_examples", train.size());
             summary.put(holdout > 0 ? "holdout_examples" : "test_examples", test.size());
@@ -142,6 +153,14 @@ public final class CompareMethods {
         summary.put("load_average", loadAverage());
         write(out, summary);
         System.out.println("summary: " + out);
+    }
+
+    private static long seed(String value) {
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seed must be an integer, got '" + value + "'", e);
+        }
     }
 
     /** The method's default settings in words, for the table. */
