@@ -80,6 +80,16 @@ public interface Collective extends AutoCloseable {
     default void close() {}
 
     /**
+     * This rank failed: tells the peers why where the transport can ({@link TcpCollective} sends
+     * the error, so a peer waiting in a call reports it), then closes. The default only closes.
+     *
+     * @param error what this rank failed with
+     */
+    default void abort(Throwable error) {
+        close();
+    }
+
+    /**
      * Sums vectors in rank order, {@code ((v_0 + v_1) + v_2) + …}, in float32.
      *
      * @param vectors one vector per rank, all of one length

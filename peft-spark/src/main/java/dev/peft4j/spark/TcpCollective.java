@@ -3,6 +3,7 @@ package dev.peft4j.spark;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.util.TaskCompletionListener;
+import org.apache.spark.util.TaskFailureListener;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -50,7 +51,9 @@ import java.util.concurrent.TimeoutException;
  * <p><b>Failures:</b> a peer that dies or fails closes its sockets (its task does, or its
  * operating system), and every rank reading from it fails at once; a peer that hangs or never
  * connects fails the waiting rank after {@code timeout} without progress. After a failure this
- * rank closes all its connections, so its peers fail at once too. A Spark task that is killed
+ * rank closes all its connections, so its peers fail at once too. A task that fails outside a
+ * collective call (its training threw) first sends its error to every peer ({@link #abort}), so
+ * whichever task's failure Spark reports, the job's error names the cause. A Spark task that is killed
  * stops waiting within {@value TcpLink#SLICE_MILLIS} ms.
  *
  * <p><b>Network:</b> every rank listens on an ephemeral port (port 0, chosen by the operating
@@ -63,6 +66,9 @@ import java.util.concurrent.TimeoutException;
  */
 public final class TcpCollective implements Collective {
 
+    /** How long {@link #abort} waits for its messages to go out before closing. */
+    static final long ABORT_SEND_MILLIS = 1000;
+
     private final int rank;
     private final int worldSize;
     private final TcpLink[] links;
@@ -71,6 +77,8 @@ public final class TcpCollective implements Collective {
     private final Runnable cancelCheck;
     private long sequence;
     private volatile boolean closed;
+    /** The last call's sends: an abort goes out only when none is still writing. */
+    private volatile List<Future<?>> inFlight = List.of();
     /** Reused between all-reduces of one length (the sends finish before a call returns). */
     private byte[] sendBuffer = new byte[0];
     private byte[] receiveBuffer = new byte[0];
@@ -106,6 +114,7 @@ public final class TcpCollective implements Collective {
         BarrierCollective rendezvous = BarrierCollective.current();
         BarrierTaskContext context = BarrierTaskContext.get();
         TcpCollective c = connect(rendezvous, advertisedHost(), timeout, context::killTaskIfInterrupted);
+        context.addTaskFailureListener((TaskFailureListener) (ctx, error) -> c.abort(error));
         context.addTaskCompletionListener((TaskCompletionListener) ctx -> c.close());
         return c;
     }
@@ -304,6 +313,36 @@ public final class TcpCollective implements Collective {
         return ++sequence;
     }
 
+    /**
+     * Tells every peer this rank failed with {@code error}, then closes: a peer waiting in a call
+     * fails with "rank R failed (error)" rather than only "closed the connection". Best effort:
+     * skipped while a send of this rank is still writing (the message would interleave with it),
+     * each send given {@value #ABORT_SEND_MILLIS} ms; idempotent, and a no-op once closed.
+     *
+     * @param error what this rank's task failed with
+     */
+    @Override
+    public void abort(Throwable error) {
+        if (closed) {
+            return;
+        }
+        if (senders != null && inFlight.stream().allMatch(Future::isDone)) {
+            List<Future<?>> sends = sendToAll(TcpLink.abortFrame(String.valueOf(error)));
+            long deadline = System.nanoTime() + ABORT_SEND_MILLIS * 1_000_000L;
+            for (Future<?> f : sends) {
+                try {
+                    f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                } catch (ExecutionException | TimeoutException e) {
+                    // best effort: the close below fails the peer anyway
+                }
+            }
+        }
+        close();
+    }
+
     private List<Future<?>> sendToAll(byte[] message) {
         List<Future<?>> sends = new ArrayList<>(worldSize);
         for (TcpLink link : links) {
@@ -319,6 +358,7 @@ public final class TcpCollective implements Collective {
                 }));
             }
         }
+        inFlight = sends;
         return sends;
     }
 

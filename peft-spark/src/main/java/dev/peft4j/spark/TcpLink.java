@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -12,7 +13,8 @@ import java.nio.ByteOrder;
  * One connection of a {@link TcpCollective} to a peer, with the wire format of its messages:
  * a 20-byte little-endian header {@code [magic int32][sequence int64][kind int32][count int32]}
  * followed by {@code count} float32 values (little-endian IEEE 754, {@link #FLOATS}) or {@code
- * count} bytes ({@link #BYTES}).
+ * count} bytes ({@link #BYTES}). A rank that fails sends, where it can, an {@link #ABORT}: its
+ * error as UTF-8 text, which the peer's next read reports instead of a bare closed connection.
  *
  * <p>Reads wait in slices of {@link #SLICE_MILLIS}: between slices the owner's cancellation check
  * runs (a killed Spark task stops waiting), and a read that makes no progress for the timeout
@@ -27,6 +29,10 @@ final class TcpLink implements AutoCloseable {
     static final int FLOATS = 1;
     /** A message of bytes (UTF-8 text). */
     static final int BYTES = 2;
+    /** A failing rank's last message: its error as UTF-8 text, any sequence number. */
+    static final int ABORT = 3;
+    /** The longest error text an {@link #ABORT} carries (longer ones are cut). */
+    static final int MAX_ABORT_BYTES = 4096;
     /** Header bytes. */
     static final int HEADER = 20;
     /** How long one blocking read waits before the cancellation and timeout checks. */
@@ -103,6 +109,18 @@ final class TcpLink implements AutoCloseable {
     }
 
     /**
+     * @param error what the sending rank failed with
+     * @return an {@link #ABORT} message carrying it
+     */
+    static byte[] abortFrame(String error) {
+        byte[] text = error.getBytes(StandardCharsets.UTF_8);
+        int n = Math.min(text.length, MAX_ABORT_BYTES);
+        ByteBuffer b = frame(-1, ABORT, n, n);
+        b.put(text, 0, n);
+        return b.array();
+    }
+
+    /**
      * @param message a whole message (or the hello)
      * @throws IOException when the connection fails
      */
@@ -119,7 +137,8 @@ final class TcpLink implements AutoCloseable {
      * @param what the call, for messages ("all-reduce of 5 values")
      * @return the header's count
      * @throws IOException when the connection fails
-     * @throws IllegalStateException when the peer is out of step or sent a foreign message
+     * @throws IllegalStateException when the peer is out of step, sent a foreign message, or
+     *     failed (its {@link #ABORT} names its error)
      */
     int readHeader(long sequence, int kind, String what) throws IOException {
         ByteBuffer h = ByteBuffer.wrap(readFully(new byte[HEADER], HEADER)).order(ByteOrder.LITTLE_ENDIAN);
@@ -130,6 +149,11 @@ final class TcpLink implements AutoCloseable {
         if (magic != MAGIC) {
             throw new IllegalStateException(owner + ": rank " + peer + " sent a message that is not peft4j's"
                     + " (magic 0x" + Integer.toHexString(magic) + ")");
+        }
+        if (k == ABORT && count >= 0 && count <= MAX_ABORT_BYTES) {
+            String error = new String(readFully(new byte[count], count), StandardCharsets.UTF_8);
+            throw new IllegalStateException(owner + ": rank " + peer + " failed (" + error
+                    + "); the collective cannot continue");
         }
         if (seq != sequence || k != kind) {
             throw new IllegalStateException(owner + ": rank " + peer + " is out of step: expected call " + sequence
@@ -191,6 +215,7 @@ final class TcpLink implements AutoCloseable {
         return switch (kind) {
             case FLOATS -> "all-reduce";
             case BYTES -> "all-gather";
+            case ABORT -> "abort";
             default -> "unknown kind " + kind;
         };
     }

@@ -76,9 +76,15 @@ final class TrainTask<M extends Module> implements FlatMapFunction<Iterator<Row>
     @Override
     public Iterator<TrainOutput> call(Iterator<Row> rows) throws Exception {
         ThreadBackward.noGradOnThisThread();
-        try (Collective collective = collectives != null ? collectives.create()
-                : args.transport().current(args.transportTimeout())) {
+        Collective collective = collectives != null ? collectives.create()
+                : args.transport().current(args.transportTimeout());
+        try {
             return call(rows, collective);
+        } catch (Exception | Error e) {
+            collective.abort(e); // the peers report this error, not only a closed connection
+            throw e;
+        } finally {
+            collective.close();
         }
     }
 

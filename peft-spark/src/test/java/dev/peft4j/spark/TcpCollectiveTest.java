@@ -116,6 +116,22 @@ class TcpCollectiveTest {
     }
 
     @Test
+    void aRankThatAbortsTellsItsPeerWhyAndAnAbortAfterCloseIsANoOp() {
+        List<Future<float[]>> out = onEveryRank(2, Duration.ofSeconds(60), c -> {
+            c.allReduceSum(new float[] {c.rank()});
+            if (c.rank() == 1) {
+                c.abort(new IllegalStateException("injected failure on rank 1"));
+                assertTrue(c.isClosed());
+                c.abort(new IllegalStateException("again")); // closed: nothing sent, no error
+                return null;
+            }
+            return c.allReduceSum(new float[] {c.rank()});
+        });
+        assertEquals("rank 0: rank 1 failed (java.lang.IllegalStateException: injected failure on rank 1); the"
+                + " collective cannot continue", failure(out.get(0)).getMessage());
+    }
+
+    @Test
     void aRankThatFallsSilentFailsTheOthersAfterTheTimeout() {
         List<Future<float[]>> out = onEveryRank(2, Duration.ofMillis(600), c -> {
             if (c.rank() == 1) {
