@@ -112,8 +112,7 @@ public final class CompareMethods {
         Map<String, Object> summary = new LinkedHashMap<>();
         try (BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(MODEL, options)) {
             PeftModel<BertForSequenceClassification> peft = PeftModel.wrap(model,
-                    method.defaultConfig("SEQ_CLS", List.of("classifier")),
-                    model.getParameters().valueAt(0).getArray().getManager(), adapterSeed);
+                    method.defaultConfig("SEQ_CLS", List.of("classifier")), adapterSeed);
             TrainableParameters params = peft.trainableParameters();
             System.out.printf(Locale.ROOT, "%s (%s): %s%n", method.name(), settings(method), params);
             Throughput throughput = new Throughput();

@@ -110,6 +110,21 @@ public class PeftModel<M extends Module> extends Module {
     }
 
     /**
+     * {@link #wrap(Module, PeftConfig)} with the adapter's initialization drawn from {@code seed}
+     * (repeating a comparison over seeds).
+     *
+     * @param base the model, fully initialized; changed in place
+     * @param config the adapter's configuration
+     * @param seed seeds the adapter's random initialization
+     * @param <M> the base model's type
+     * @return the wrapped model with adapter {@value #DEFAULT_ADAPTER} active
+     * @throws IllegalArgumentException when the base has no parameters (give a manager then)
+     */
+    public static <M extends Module> PeftModel<M> wrap(M base, PeftConfig config, long seed) {
+        return wrap(base, config, managerOf(base), seed);
+    }
+
+    /**
      * PEFT's {@code PeftModel.from_pretrained(model, dir)}: {@link #load(Module, Path, NDManager,
      * boolean)} in inference mode, the adapter arrays owned by the manager of the base's weights.
      *
